@@ -1,0 +1,1 @@
+//! ARP link monitor (in progress).

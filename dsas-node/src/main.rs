@@ -1,0 +1,3 @@
+//! `dsas-node`: the reference node binary.
+
+fn main() {}

@@ -1,0 +1,5 @@
+//! keepalived-style real-server health checks, sans-IO.
+//!
+//! **Status: not implemented yet.** This crate is an empty shell so that the
+//! workspace layout is fixed; see the issue tracker for its plan.
+#![forbid(unsafe_code)]
