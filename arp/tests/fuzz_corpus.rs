@@ -1,3 +1,10 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects,
+    reason = "test code"
+)]
+
 //! Replays every committed fuzz corpus file (`fuzz/corpus/<target>/*`)
 //! through the same entry points the cargo-fuzz targets call, so a crash
 //! found once stays fixed and the targets keep compiling in spirit.
