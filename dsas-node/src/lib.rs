@@ -1,5 +1,18 @@
 //! The reference DSAS node: drives the sans-IO crates with real sockets.
 //!
-//! All `unsafe` of the node lives in [`sys`].
+//! * [`config`]: the TOML node configuration (`/etc/dsas/node.toml`).
+//! * [`control`]: the root-only control socket behind `dsas-node status`.
+//! * [`roles`]: the role trait and life cycle (how a role drives a machine).
+//! * [`netlink`]: addresses, VMAC macvlans, link events (rtnetlink).
+//! * [`vrrp_io`]: raw IP protocol-112 sockets (IPv4 and IPv6).
+//! * [`notify`]: keepalived-compatible notify scripts.
+//! * [`sys`]: AF_PACKET sockets and tokio registration; all `unsafe` of the
+//!   node lives there.
 
+pub mod config;
+pub mod control;
+pub mod netlink;
+pub mod notify;
+pub mod roles;
 pub mod sys;
+pub mod vrrp_io;

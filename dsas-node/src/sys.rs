@@ -393,3 +393,19 @@ impl AsFd for AsyncPacketSocket {
         self.inner.get_ref().as_fd()
     }
 }
+
+/// Registers any `socket2` socket (raw IP, netlink, ...) with tokio's
+/// reactor, switching it to non-blocking.
+///
+/// # Errors
+/// `fcntl` or reactor registration errors.
+///
+/// # Panics
+/// Outside a tokio runtime with I/O enabled (tokio's `AsyncFd::register`).
+pub fn async_socket(socket: Socket) -> io::Result<AsyncFd<Socket>> {
+    socket.set_nonblocking(true)?;
+    // SAFETY: a `socket2::Socket` owns its fd: `as_raw_fd` returns the same
+    // open fd for the socket's whole life and only its drop closes it, which
+    // happens after the `AsyncFd` deregisters it.
+    unsafe { AsyncFd::register(socket) }.map_err(io::Error::from)
+}

@@ -1,0 +1,468 @@
+//! The control socket: a root-only unix stream socket serving
+//! newline-delimited JSON (`{"cmd":"status"}` → one JSON line), used by
+//! `dsas-node status`.
+//!
+//! * The directory is created 0700 when missing; an existing one must not
+//!   be writable by group/others unless sticky. The socket is bound under
+//!   a temporary name, set to 0600 and renamed into place, so it is never
+//!   reachable with wider permissions.
+//! * A non-socket file at the path is refused; a socket nobody answers on
+//!   (stale) is replaced; a live one means another node runs: refused.
+//! * Peers must have our uid (`SO_PEERCRED`).
+//!
+//! Roles register a [`StatusHandle`] under their name; each request asks
+//! every role (over a channel answered inside the role's own loop, so the
+//! answer reflects its current state and timers).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io;
+use std::os::unix::fs::{FileTypeExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{mpsc, oneshot};
+
+/// Longest request line accepted.
+pub const MAX_REQUEST: usize = 64 * 1024;
+/// How long a role may take to answer a status request.
+pub const ROLE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A status request as a role receives it: answer on the sender.
+pub type StatusRequest = oneshot::Sender<Value>;
+
+/// The node side of a role's status channel.
+#[derive(Debug, Clone)]
+pub struct StatusHandle {
+    tx: mpsc::Sender<StatusRequest>,
+}
+
+/// Creates a status channel: register the handle with
+/// [`Registry::register`], poll the receiver in the role's loop and answer
+/// each request with the role's status.
+#[must_use]
+pub fn status_channel() -> (StatusHandle, mpsc::Receiver<StatusRequest>) {
+    let (tx, rx) = mpsc::channel(8);
+    (StatusHandle { tx }, rx)
+}
+
+impl StatusHandle {
+    /// Asks the role; `None` when it is gone or too slow.
+    pub async fn query(&self, timeout: Duration) -> Option<Value> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(tx).await.ok()?;
+        tokio::time::timeout(timeout, rx).await.ok()?.ok()
+    }
+}
+
+/// Roles' status handles by role name.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    roles: Arc<Mutex<BTreeMap<String, StatusHandle>>>,
+}
+
+impl Registry {
+    /// Registers (or replaces) `role`'s handle.
+    pub fn register(&self, role: &str, handle: StatusHandle) {
+        if let Ok(mut roles) = self.roles.lock() {
+            roles.insert(role.to_owned(), handle);
+        }
+    }
+
+    /// Every role's status (`null` for a role that did not answer).
+    pub async fn collect(&self) -> BTreeMap<String, Value> {
+        let roles: Vec<(String, StatusHandle)> = self
+            .roles
+            .lock()
+            .map(|r| r.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let mut out = BTreeMap::new();
+        for (name, handle) in roles {
+            let value = handle.query(ROLE_TIMEOUT).await.unwrap_or(Value::Null);
+            out.insert(name, value);
+        }
+        out
+    }
+}
+
+/// What a status request returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// Node name.
+    pub node: String,
+    /// Process id.
+    pub pid: u32,
+    /// Seconds since start.
+    pub uptime_s: f64,
+    /// Each role's status.
+    pub roles: BTreeMap<String, Value>,
+}
+
+/// One VRRP instance as the VRRP role reports it (role `"vrrp"`: a JSON
+/// array of these); [`render_status`] prints it as a table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VrrpInstanceStatus {
+    /// Instance name.
+    pub name: String,
+    /// Interface.
+    pub interface: String,
+    /// VRID.
+    pub vrid: u8,
+    /// Protocol version.
+    pub version: u8,
+    /// `INIT`, `BACKUP`, `MASTER`, `FAULT`.
+    pub state: String,
+    /// Configured priority.
+    pub priority: u8,
+    /// Priority after tracking.
+    pub effective_priority: u8,
+    /// Address of the current Master (ours when Master), if known.
+    pub master: Option<String>,
+    /// Advertisement interval in milliseconds (learned one for v3 Backup).
+    pub advert_interval_ms: u64,
+    /// Master_Down_Timer remaining in milliseconds (Backup only).
+    pub master_down_remaining_ms: Option<u64>,
+    /// Counters (RFC 6527 names), e.g. `adverts_rx`, `became_master`.
+    pub counters: BTreeMap<String, u64>,
+}
+
+/// A server-side error in a response.
+fn error(msg: &str) -> Value {
+    json!({ "ok": false, "error": msg })
+}
+
+#[derive(Debug, Deserialize)]
+struct Request {
+    cmd: String,
+}
+
+/// The running server (the socket file is removed on drop).
+#[derive(Debug)]
+pub struct ControlServer {
+    path: PathBuf,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Node identity given to the server.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    /// Node name.
+    pub name: String,
+    /// Start time (for the uptime).
+    pub started: tokio::time::Instant,
+}
+
+fn check_dir(dir: &Path) -> io::Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode();
+            if !meta.is_dir() {
+                return Err(io::Error::other(format!(
+                    "{}: not a directory",
+                    dir.display()
+                )));
+            }
+            if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+                return Err(io::Error::other(format!(
+                    "{}: writable by group or others (mode {:o}); refusing to put the control socket there",
+                    dir.display(),
+                    mode & 0o7777
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Binds the control socket at `path` (see the module docs) and serves it
+/// on the current runtime.
+///
+/// # Errors
+/// Unsafe directory, a non-socket file or a live node at `path`, or any
+/// socket error.
+pub async fn serve(path: &Path, info: NodeInfo, registry: Registry) -> io::Result<ControlServer> {
+    let ctx = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    check_dir(dir).map_err(ctx)?;
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.file_type().is_socket() => {
+            return Err(ctx(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "exists and is not a socket; refusing to replace it",
+            )));
+        }
+        Ok(_) => {
+            if UnixStream::connect(path).await.is_ok() {
+                return Err(ctx(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "another dsas-node is listening there",
+                )));
+            }
+            tracing::info!(path = %path.display(), "removing stale control socket");
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ctx(e)),
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let listener = UnixListener::bind(&tmp).map_err(ctx)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(ctx)?;
+    std::fs::rename(&tmp, path).map_err(ctx)?;
+    let task = tokio::spawn(accept_loop(listener, info, registry));
+    Ok(ControlServer {
+        path: path.to_owned(),
+        task,
+    })
+}
+
+async fn accept_loop(listener: UnixListener, info: NodeInfo, registry: Registry) {
+    let uid = nix::unistd::geteuid().as_raw();
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "control socket accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        match stream.peer_cred() {
+            Ok(cred) if cred.uid() == uid || cred.uid() == 0 => {}
+            other => {
+                tracing::warn!(?other, "control connection from another user refused");
+                continue;
+            }
+        }
+        tokio::spawn(session(stream, info.clone(), registry.clone()));
+    }
+}
+
+async fn session(stream: UnixStream, info: NodeInfo, registry: Registry) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = match (&mut lines)
+            .take(u64::try_from(MAX_REQUEST).unwrap_or(u64::MAX))
+            .read_until(b'\n', &mut line)
+            .await
+        {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let reply = if n >= MAX_REQUEST && line.last() != Some(&b'\n') {
+            let reply = error("request too long");
+            let _ = write_line(&mut write, &reply).await;
+            return;
+        } else {
+            handle(&line, &info, &registry).await
+        };
+        if write_line(&mut write, &reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn write_line(w: &mut tokio::net::unix::OwnedWriteHalf, v: &Value) -> io::Result<()> {
+    let mut bytes = serde_json::to_vec(v).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    w.write_all(&bytes).await
+}
+
+async fn handle(line: &[u8], info: &NodeInfo, registry: &Registry) -> Value {
+    let req: Request = match serde_json::from_slice(line) {
+        Ok(r) => r,
+        Err(e) => return error(&format!("bad request: {e}")),
+    };
+    match req.cmd.as_str() {
+        "ping" => json!({ "ok": true }),
+        "status" => {
+            let status = NodeStatus {
+                node: info.name.clone(),
+                pid: std::process::id(),
+                uptime_s: info.started.elapsed().as_secs_f64(),
+                roles: registry.collect().await,
+            };
+            match serde_json::to_value(status) {
+                Ok(mut v) => {
+                    if let Some(o) = v.as_object_mut() {
+                        o.insert("ok".into(), Value::Bool(true));
+                    }
+                    v
+                }
+                Err(e) => error(&e.to_string()),
+            }
+        }
+        other => error(&format!("unknown command {other:?}")),
+    }
+}
+
+/// Sends one request and reads the reply line.
+///
+/// # Errors
+/// Connection errors, or a reply that is not JSON.
+pub async fn request(path: &Path, request: &Value) -> io::Result<Value> {
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let (read, mut write) = stream.into_split();
+    let mut bytes = serde_json::to_vec(request).map_err(io::Error::other)?;
+    bytes.push(b'\n');
+    write.write_all(&bytes).await?;
+    let mut line = String::new();
+    BufReader::new(read)
+        .take(64 * 1024 * 1024)
+        .read_line(&mut line)
+        .await?;
+    serde_json::from_str(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn ms(v: u64) -> String {
+    format!("{}.{:03}s", v / 1000, v % 1000)
+}
+
+/// The human form of a status reply (`dsas-node status`).
+#[must_use]
+pub fn render_status(reply: &Value) -> String {
+    let mut out = String::new();
+    if reply.get("ok") != Some(&Value::Bool(true)) {
+        let _ = writeln!(
+            out,
+            "error: {}",
+            reply
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("bad reply")
+        );
+        return out;
+    }
+    let status: NodeStatus = match serde_json::from_value(reply.clone()) {
+        Ok(s) => s,
+        Err(e) => return format!("error: bad status reply: {e}\n"),
+    };
+    let _ = writeln!(
+        out,
+        "node {} (pid {}, up {:.0}s)",
+        status.node, status.pid, status.uptime_s
+    );
+    for (role, value) in &status.roles {
+        let _ = writeln!(out, "\n[{role}]");
+        let vrrp = (role == "vrrp")
+            .then(|| serde_json::from_value::<Vec<VrrpInstanceStatus>>(value.clone()).ok())
+            .flatten();
+        match vrrp {
+            Some(instances) => render_vrrp(&mut out, &instances),
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(value).unwrap_or_default()
+                );
+            }
+        }
+    }
+    out
+}
+
+fn render_vrrp(out: &mut String, instances: &[VrrpInstanceStatus]) {
+    let header = [
+        "INSTANCE", "IFACE", "VRID", "VER", "STATE", "PRIO", "MASTER", "ADVERT", "DOWN-IN",
+        "COUNTERS",
+    ];
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_owned()).collect()];
+    for i in instances {
+        let counters: Vec<String> = i
+            .counters
+            .iter()
+            .filter(|(_, v)| **v != 0)
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        rows.push(vec![
+            i.name.clone(),
+            i.interface.clone(),
+            i.vrid.to_string(),
+            format!("v{}", i.version),
+            i.state.clone(),
+            format!("{}/{}", i.priority, i.effective_priority),
+            i.master.clone().unwrap_or_else(|| "-".to_owned()),
+            ms(i.advert_interval_ms),
+            i.master_down_remaining_ms
+                .map_or_else(|| "-".to_owned(), ms),
+            counters.join(" "),
+        ]);
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_a_vrrp_table() {
+        let inst = VrrpInstanceStatus {
+            name: "VI_1".into(),
+            interface: "veth0".into(),
+            vrid: 51,
+            version: 3,
+            state: "BACKUP".into(),
+            priority: 100,
+            effective_priority: 90,
+            master: Some("10.0.0.2".into()),
+            advert_interval_ms: 1000,
+            master_down_remaining_ms: Some(2609),
+            counters: BTreeMap::from([("adverts_rx".into(), 12), ("became_master".into(), 0)]),
+        };
+        let reply = json!({
+            "ok": true, "node": "lb1", "pid": 42, "uptime_s": 10.2,
+            "roles": { "vrrp": [inst], "other": { "x": 1 } }
+        });
+        assert_eq!(
+            render_status(&reply),
+            "node lb1 (pid 42, up 10s)\n\n[other]\n{\n  \"x\": 1\n}\n\n[vrrp]\n\
+             INSTANCE  IFACE  VRID  VER  STATE   PRIO    MASTER    ADVERT  DOWN-IN  COUNTERS\n\
+             VI_1      veth0  51    v3   BACKUP  100/90  10.0.0.2  1.000s  2.609s   adverts_rx=12\n"
+        );
+        assert_eq!(render_status(&error("nope")), "error: nope\n");
+    }
+}

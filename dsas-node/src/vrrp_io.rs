@@ -1,0 +1,353 @@
+//! Raw IP sockets for VRRP (IP protocol 112): RFC 5798 §5.1.1 (IPv4) and
+//! §5.1.2 (IPv6), RFC 3768 §5.1.
+//!
+//! One socket per interface and family, bound to the interface
+//! (`SO_BINDTODEVICE`), member of the VRRP group (224.0.0.18 / ff02::12)
+//! there, sending with TTL / hop limit 255 and (IPv4) TOS 0xc0 as
+//! keepalived does. Received packets come with the source, destination
+//! and TTL / hop limit the state machine checks (RFC 5798 §7.1); the VRRP
+//! payload is passed through untouched (the `vrrp` codec computes and
+//! checks the checksum, so `IPV6_CHECKSUM` stays off).
+
+use std::io::{self, IoSliceMut, Read as _};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::AsRawFd as _;
+
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrIn6, recvmsg, setsockopt, sockopt};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+use crate::sys::{async_socket, if_nametoindex};
+
+/// IANA protocol number of VRRP.
+pub const IPPROTO_VRRP: i32 = 112;
+/// VRRP IPv4 multicast group (RFC 5798 §5.1.1.2).
+pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// VRRP IPv6 multicast group (RFC 5798 §5.1.2.2).
+pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+/// TTL / hop limit of every VRRP packet (RFC 5798 §5.1.1.3, §5.1.2.3).
+pub const VRRP_TTL: u8 = 255;
+/// IPv4 TOS keepalived sets (DSCP CS6, "network control").
+pub const VRRP_TOS: u8 = 0xc0;
+/// Largest datagram read (VRRP packets are far smaller than any MTU).
+const RECV_BUF: usize = 65_536;
+
+/// One received VRRP packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address (the group, or ours in unicast mode).
+    pub dst: IpAddr,
+    /// IPv4 TTL / IPv6 hop limit as received.
+    pub ttl: u8,
+    /// The VRRP message (IP header removed).
+    pub payload: Vec<u8>,
+}
+
+fn ctx(what: &str, ifname: &str, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("VRRP socket on {ifname:?}: {what}: {e}"))
+}
+
+fn common(domain: Domain, ifname: &str) -> io::Result<Socket> {
+    let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
+        .map_err(|e| ctx("socket", ifname, e))?;
+    socket
+        .bind_device(Some(ifname.as_bytes()))
+        .map_err(|e| ctx("SO_BINDTODEVICE", ifname, e))?;
+    Ok(socket)
+}
+
+/// Parses the IPv4 header the kernel hands to raw sockets.
+fn parse_ipv4(datagram: &[u8]) -> Option<Received> {
+    let (fixed, _) = datagram.split_first_chunk::<20>()?;
+    if fixed[0] >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(fixed[0] & 0x0f).checked_mul(4)?;
+    let payload = datagram.get(ihl..)?;
+    let src = Ipv4Addr::new(fixed[12], fixed[13], fixed[14], fixed[15]);
+    let dst = Ipv4Addr::new(fixed[16], fixed[17], fixed[18], fixed[19]);
+    Some(Received {
+        src: src.into(),
+        dst: dst.into(),
+        ttl: fixed[8],
+        payload: payload.to_vec(),
+    })
+}
+
+/// IPv4 VRRP socket on one interface.
+#[derive(Debug)]
+pub struct VrrpSocketV4 {
+    inner: AsyncFd<Socket>,
+    ifindex: u32,
+}
+
+impl VrrpSocketV4 {
+    /// Opens the socket on `ifname`, joined to 224.0.0.18; the kernel picks
+    /// the interface's primary address as source.
+    ///
+    /// # Errors
+    /// Unknown interface, missing `CAP_NET_RAW`, or any socket option error.
+    pub fn open(ifname: &str) -> io::Result<Self> {
+        Self::open_with_source(ifname, None)
+    }
+
+    /// As [`Self::open`], sending from `source` (keepalived `unicast_src_ip`).
+    ///
+    /// # Errors
+    /// As [`Self::open`]; `source` not local (`EADDRNOTAVAIL`).
+    pub fn open_with_source(ifname: &str, source: Option<Ipv4Addr>) -> io::Result<Self> {
+        let ifindex = if_nametoindex(ifname)?;
+        let socket = common(Domain::IPV4, ifname)?;
+        let ttl = u32::from(VRRP_TTL);
+        socket
+            .set_ttl_v4(ttl)
+            .map_err(|e| ctx("IP_TTL", ifname, e))?;
+        socket
+            .set_multicast_ttl_v4(ttl)
+            .map_err(|e| ctx("IP_MULTICAST_TTL", ifname, e))?;
+        socket
+            .set_multicast_loop_v4(false)
+            .map_err(|e| ctx("IP_MULTICAST_LOOP", ifname, e))?;
+        socket
+            .set_tos_v4(u32::from(VRRP_TOS))
+            .map_err(|e| ctx("IP_TOS", ifname, e))?;
+        socket
+            .join_multicast_v4_n(&VRRP_GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))
+            .map_err(|e| ctx("IP_ADD_MEMBERSHIP 224.0.0.18", ifname, e))?;
+        if let Some(src) = source {
+            socket
+                .bind(&SocketAddrV4::new(src, 0).into())
+                .map_err(|e| ctx(&format!("bind {src}"), ifname, e))?;
+        }
+        Ok(Self {
+            inner: async_socket(socket)?,
+            ifindex,
+        })
+    }
+
+    /// Interface index the socket is bound to.
+    #[must_use]
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Receives one packet; datagrams that are not IPv4 are skipped.
+    ///
+    /// # Errors
+    /// Socket errors.
+    pub async fn recv(&self) -> io::Result<Received> {
+        let mut buf = vec![0_u8; RECV_BUF];
+        loop {
+            let len = self
+                .inner
+                .async_io(Interest::READABLE, |s| (&*s).read(&mut buf))
+                .await?;
+            if let Some(packet) = buf.get(..len).and_then(parse_ipv4) {
+                return Ok(packet);
+            }
+        }
+    }
+
+    /// Sends `payload` (a VRRP message) to `dst`: [`VRRP_GROUP_V4`] or a
+    /// unicast peer. The kernel builds the IP header (TTL 255, TOS 0xc0).
+    ///
+    /// # Errors
+    /// Socket errors (`ENETDOWN` while the link is down, ...).
+    pub async fn send_to(&self, dst: Ipv4Addr, payload: &[u8]) -> io::Result<usize> {
+        let addr = SockAddr::from(SocketAddrV4::new(dst, 0));
+        self.inner
+            .async_io(Interest::WRITABLE, |s| s.send_to(payload, &addr))
+            .await
+    }
+}
+
+/// IPv6 VRRP socket on one interface, sending from its link-local address.
+#[derive(Debug)]
+pub struct VrrpSocketV6 {
+    inner: AsyncFd<Socket>,
+    ifindex: u32,
+    source: Ipv6Addr,
+}
+
+/// The first link-local (fe80::/10) address of `ifname`, in the calling
+/// thread's namespace.
+///
+/// # Errors
+/// `NotFound` when the interface has none.
+pub fn link_local_address(ifname: &str) -> io::Result<Ipv6Addr> {
+    let addrs = nix::ifaddrs::getifaddrs().map_err(io::Error::from)?;
+    addrs
+        .filter(|ifa| ifa.interface_name == ifname)
+        .filter_map(|ifa| ifa.address?.as_sockaddr_in6().map(|a| a.ip()))
+        .find(Ipv6Addr::is_unicast_link_local)
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("interface {ifname:?}: no IPv6 link-local address"),
+            )
+        })
+}
+
+impl VrrpSocketV6 {
+    /// Opens the socket on `ifname`, joined to ff02::12, bound to the
+    /// interface's link-local address (RFC 5798 §5.1.2.1). The address must
+    /// have finished DAD.
+    ///
+    /// # Errors
+    /// Unknown interface, no link-local address, missing `CAP_NET_RAW`,
+    /// or any socket option error.
+    pub fn open(ifname: &str) -> io::Result<Self> {
+        let source = link_local_address(ifname)?;
+        Self::open_with_source(ifname, source)
+    }
+
+    /// As [`Self::open`] with an explicit source address.
+    ///
+    /// # Errors
+    /// As [`Self::open`]; `source` not local or tentative (`EADDRNOTAVAIL`).
+    pub fn open_with_source(ifname: &str, source: Ipv6Addr) -> io::Result<Self> {
+        let ifindex = if_nametoindex(ifname)?;
+        let socket = common(Domain::IPV6, ifname)?;
+        let hops = u32::from(VRRP_TTL);
+        socket
+            .set_multicast_hops_v6(hops)
+            .map_err(|e| ctx("IPV6_MULTICAST_HOPS", ifname, e))?;
+        socket
+            .set_unicast_hops_v6(hops)
+            .map_err(|e| ctx("IPV6_UNICAST_HOPS", ifname, e))?;
+        socket
+            .set_multicast_loop_v6(false)
+            .map_err(|e| ctx("IPV6_MULTICAST_LOOP", ifname, e))?;
+        socket
+            .set_multicast_if_v6(ifindex)
+            .map_err(|e| ctx("IPV6_MULTICAST_IF", ifname, e))?;
+        socket
+            .join_multicast_v6(&VRRP_GROUP_V6, ifindex)
+            .map_err(|e| ctx("IPV6_ADD_MEMBERSHIP ff02::12", ifname, e))?;
+        setsockopt(&socket, sockopt::Ipv6RecvHopLimit, &true)
+            .map_err(|e| ctx("IPV6_RECVHOPLIMIT", ifname, e.into()))?;
+        setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
+            .map_err(|e| ctx("IPV6_RECVPKTINFO", ifname, e.into()))?;
+        let scope = if source.is_unicast_link_local() {
+            ifindex
+        } else {
+            0
+        };
+        socket
+            .bind(&SocketAddrV6::new(source, 0, 0, scope).into())
+            .map_err(|e| ctx(&format!("bind {source}"), ifname, e))?;
+        Ok(Self {
+            inner: async_socket(socket)?,
+            ifindex,
+            source,
+        })
+    }
+
+    /// Interface index the socket is bound to.
+    #[must_use]
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// The source address of sent packets.
+    #[must_use]
+    pub fn source(&self) -> Ipv6Addr {
+        self.source
+    }
+
+    /// Receives one packet with its hop limit (`IPV6_HOPLIMIT`) and
+    /// destination (`IPV6_PKTINFO`).
+    ///
+    /// # Errors
+    /// Socket errors; `InvalidData` when the kernel omits the hop limit.
+    pub async fn recv(&self) -> io::Result<Received> {
+        let mut buf = vec![0_u8; RECV_BUF];
+        self.inner
+            .async_io(Interest::READABLE, |s| recv_v6(s.as_raw_fd(), &mut buf))
+            .await
+    }
+
+    /// Sends `payload` to `dst` ([`VRRP_GROUP_V6`] or a unicast peer) with
+    /// hop limit 255 from [`Self::source`].
+    ///
+    /// # Errors
+    /// Socket errors.
+    pub async fn send_to(&self, dst: Ipv6Addr, payload: &[u8]) -> io::Result<usize> {
+        let scope = if dst.is_multicast() || dst.is_unicast_link_local() {
+            self.ifindex
+        } else {
+            0
+        };
+        let addr = SockAddr::from(SocketAddrV6::new(dst, 0, 0, scope));
+        self.inner
+            .async_io(Interest::WRITABLE, |s| s.send_to(payload, &addr))
+            .await
+    }
+}
+
+fn recv_v6(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<Received> {
+    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = recvmsg::<SockaddrIn6>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        .map_err(io::Error::from)?;
+    let len = msg.bytes;
+    let src = msg.address.map(|a| a.ip());
+    let mut ttl = None;
+    let mut dst = None;
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        match c {
+            ControlMessageOwned::Ipv6HopLimit(h) => ttl = u8::try_from(h).ok(),
+            ControlMessageOwned::Ipv6PacketInfo(info) => {
+                dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+            }
+            _ => {}
+        }
+    }
+    let (Some(src), Some(dst), Some(ttl)) = (src, dst, ttl) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "IPv6 VRRP packet without source, IPV6_PKTINFO or IPV6_HOPLIMIT",
+        ));
+    };
+    let payload = iov
+        .first()
+        .and_then(|b| b.get(..len))
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    Ok(Received {
+        src: src.into(),
+        dst: dst.into(),
+        ttl,
+        payload,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_ipv4_header() {
+        let mut d = vec![
+            0x45, 0xc0, 0, 28, 0, 0, 0, 0, 255, 112, 0, 0, 10, 0, 0, 1, 224, 0, 0, 18,
+        ];
+        d.extend_from_slice(&[0x31, 51, 100, 1, 0, 100, 0xab, 0xcd]);
+        let r = parse_ipv4(&d).unwrap();
+        assert_eq!(r.src, IpAddr::from([10, 0, 0, 1]));
+        assert_eq!(r.dst, IpAddr::from(VRRP_GROUP_V4));
+        assert_eq!(r.ttl, 255);
+        assert_eq!(r.payload, [0x31, 51, 100, 1, 0, 100, 0xab, 0xcd]);
+        // Options (IHL 6) are skipped.
+        let mut o = d.clone();
+        o[0] = 0x46;
+        o.splice(20..20, [1, 1, 1, 1]);
+        assert_eq!(parse_ipv4(&o).unwrap().payload, r.payload);
+        assert!(parse_ipv4(&d[..19]).is_none());
+        let mut v6 = d;
+        v6[0] = 0x65;
+        assert!(parse_ipv4(&v6).is_none());
+    }
+}
