@@ -1,5 +1,64 @@
-//! RSTP (IEEE 802.1D-2004 clause 17) state machines and BPDU codec, sans-IO.
+//! RSTP (IEEE 802.1D-2004 clause 17), sans-IO and panic-free, with a
+//! deterministic network simulator.
 //!
-//! **Status: not implemented yet.** This crate is an empty shell so that the
-//! workspace layout is fixed; see the issue tracker for its plan.
+//! * [`bpdu`]: Config, TCN and RST BPDUs (clause 9) in their 802.3/LLC frame.
+//! * [`Bridge`]: one bridge and its ports running the clause 17 machines
+//!   (port receive, protocol migration, bridge detection, port information,
+//!   role selection, role transitions, state transition, topology change,
+//!   transmit, timers), STP compatibility, and the protections operators
+//!   ask for: BPDU guard, root guard, restricted TCN, BPDU filter, loop
+//!   guard and a TC flood limit.
+//! * [`sim`]: bridges joined by LANs under a fake clock, with link
+//!   failures, one-way loss, delays and partitions, and a scenario builder in
+//!   the spirit of Open vSwitch's `test-rstp`.
+//!
+//! [`Bridge`] follows the workspace convention: `new(config, now)` is the
+//! only fallible call; `handle(now, input)`, `handle_timeout(now)`,
+//! `poll_output()` and `poll_timeout()` never panic. Timers tick once a
+//! second (17.22); nothing here reads a clock or touches a socket.
+//!
+//! Choices where 802.1D-2004 is ambiguous or was later corrected, following
+//! 802.1Q and Open vSwitch's `lib/rstp-state-machines.c`:
+//! * ALTERNATE_PORT clears rrWhile and loads fdWhile with FwdDelay;
+//!   allSynced exempts the Root Port and requires updtInfo clear.
+//! * Transient states are tested in Open vSwitch's order; the machines run
+//!   to a fixed point after every event and Port Transmit runs last, so a
+//!   BPDU never carries a role or state that is about to change.
+//! * A Root Port in STP compatibility sends TCNs only while tcWhile runs.
+//! * restrictedTcn suppresses propagation of received TCs only.
+//! * Received times are truncated to whole seconds (as mstpd and OVS do);
+//!   BPDUs with Max Age outside 6–40 s, Forward Delay outside 4–30 s or
+//!   Hello Time outside 1–2 s are dropped (as FreeBSD does).
+//! * RST BPDUs of Unknown role are processed as Config BPDUs (role
+//!   Designated, no proposal or agreement), yet count as RST for protocol
+//!   migration.
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::arithmetic_side_effects,
+        clippy::disallowed_methods,
+        reason = "tests"
+    )
+)]
+
+pub mod bpdu;
+mod bridge;
+pub mod config;
+pub mod id;
+mod machines;
+mod port;
+pub mod priority;
+pub mod sim;
+mod status;
+mod time;
+
+#[doc(hidden)]
+pub mod fuzzing;
+
+pub use bpdu::{Bpdu, BpduFrame};
+pub use bridge::{Bridge, DropReason, Input, Output, ProtectionEvent, TICK};
+pub use config::{AdminP2p, BridgeConfig, ConfigError, Duplex, PortConfig, ProtocolVersion};
+pub use id::{BridgeId, MacAddr, PortId};
+pub use port::{PortCounters, PortRole, PortState};
+pub use status::{BridgeStatus, PortStatus};
