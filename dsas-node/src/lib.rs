@@ -16,3 +16,4 @@ pub mod notify;
 pub mod roles;
 pub mod sys;
 pub mod vrrp_io;
+pub mod vrrp_role;

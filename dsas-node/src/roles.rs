@@ -95,11 +95,15 @@ pub struct RoleContext {
     pub shutdown: Shutdown,
 }
 
-/// The roles the configuration asks for. Empty until a role is wired in
-/// (the VRRP role is added for a non-empty `[[vrrp.instance]]`).
+/// The roles the configuration asks for: VRRP when `[[vrrp.instance]]`
+/// is non-empty.
 #[must_use]
-pub fn from_config(_config: &Config) -> Vec<Box<dyn Role>> {
-    Vec::new()
+pub fn from_config(config: &Config) -> Vec<Box<dyn Role>> {
+    let mut roles: Vec<Box<dyn Role>> = Vec::new();
+    if let Some(vrrp) = crate::vrrp_role::VrrpRole::from_config(config) {
+        roles.push(Box::new(vrrp));
+    }
+    roles
 }
 
 /// Runs `roles` until `stop` resolves or a role fails, then signals
