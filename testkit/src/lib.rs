@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capture;
+pub mod corpus;
 pub mod exec;
 pub mod lab;
 pub mod netns;
