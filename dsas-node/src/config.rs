@@ -29,6 +29,8 @@ use std::time::Duration;
 use serde::de::{self, Error as _};
 use serde::{Deserialize, Serialize};
 
+pub mod health;
+
 /// Default configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/dsas/node.toml";
 /// Default control socket.
@@ -46,6 +48,9 @@ pub struct Config {
     /// `[vrrp]`: instances, scripts, track files, sync groups.
     #[serde(default)]
     pub vrrp: VrrpConfig,
+    /// `[health]`: real-server health checks ([`health`]).
+    #[serde(default)]
+    pub health: health::HealthConfig,
 }
 
 /// `[node]`: the process itself.
@@ -666,6 +671,9 @@ impl Spans<'_> {
                     value = Some(v.get_ref());
                     table = None;
                 }
+                Seg::Index(0) if value.is_some_and(|v| v.as_table().is_some()) => {
+                    // A single table where one-or-many is accepted.
+                }
                 Seg::Index(i) => {
                     let Some(v) = value.and_then(|v| v.as_array()).and_then(|a| a.get(*i)) else {
                         break;
@@ -847,7 +855,7 @@ fn validate(config: &Config) -> Result<(), Invalid> {
             return Err((key(&p, "interval"), "must be greater than 0".to_owned()));
         }
     }
-    Ok(())
+    health::validate(&config.health)
 }
 
 fn validate_instance(config: &Config, inst: &VrrpInstance, p: &[Seg]) -> Result<(), Invalid> {
@@ -1027,6 +1035,13 @@ impl Config {
                     .map(|n| format!(" vmac {n}"))
                     .unwrap_or_default(),
                 vips.join(", ")
+            ));
+        }
+        for vs in &self.health.virtual_server {
+            out.push_str(&format!(
+                "  health {}: {} real server(s)\n",
+                vs.display_name(),
+                vs.real_server.len()
             ));
         }
         for g in &self.vrrp.sync_group {

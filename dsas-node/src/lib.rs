@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod control;
+pub mod health_role;
 pub mod netlink;
 pub mod notify;
 pub mod roles;

@@ -103,6 +103,9 @@ pub fn from_config(config: &Config) -> Vec<Box<dyn Role>> {
     if let Some(vrrp) = crate::vrrp_role::VrrpRole::from_config(config) {
         roles.push(Box::new(vrrp));
     }
+    if let Some(health) = crate::health_role::HealthRole::from_config(config) {
+        roles.push(Box::new(health));
+    }
     roles
 }
 

@@ -1,0 +1,627 @@
+//! The health-check role (monitor only): runs the `[health]` checkers of
+//! the node's configuration with a [`healthcheck::Engine`], logs every
+//! transition, runs keepalived's `notify_up` / `notify_down` (per real
+//! server) and `quorum_up` / `quorum_down` (per virtual server) scripts,
+//! answers `dsas-node status`, and publishes the results as a typed stream
+//! of [`HealthEvent`]s for a load-balancer role to consume. It programs
+//! nothing itself.
+//!
+//! Driver loop (see [`crate::roles`]): the engine's `StartProbe` spawns a
+//! task that waits for a slot (`max_concurrent_probes`, a semaphore), runs
+//! the probe ([`probe::run`]) and sends its verdict back; `ProbeTimedOut`
+//! aborts the task (a MISC_CHECK's process group is killed).
+
+pub mod plan;
+pub mod probe;
+pub mod tls;
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher as _;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use healthcheck::{DownAction, Engine, Input, Output, Reason, TargetId, Verdict};
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::task::AbortHandle;
+
+use crate::config::Config;
+use crate::config::health::HealthConfig;
+use crate::control::status_channel;
+use crate::roles::{Role, RoleContext, RoleFuture};
+
+use plan::Plan;
+
+/// Role name (status key, logs).
+pub const NAME: &str = "health";
+/// Capacity of the event stream (a lagging subscriber loses the oldest).
+pub const EVENT_CAPACITY: usize = 4096;
+/// Transitions kept per target for `status`.
+const HISTORY: usize = 8;
+
+/// One change of a real server's membership, as a load balancer needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthEvent {
+    /// Virtual server name (`name`, else `IP:PORT`).
+    pub service: String,
+    /// Real server `IP:PORT` (the sorry server for `sorry`).
+    pub target: SocketAddr,
+    /// In the pool (with `weight`) or out of it.
+    pub up: bool,
+    /// Effective weight; 0 when down.
+    pub weight: u32,
+    /// When down: keep it with weight 0 (`inhibit_on_failure`) instead of
+    /// removing it.
+    pub inhibit: bool,
+    /// This is the virtual server's `sorry_server` going in (quorum lost)
+    /// or out (quorum regained). While it is in, the other targets are
+    /// withdrawn (keepalived).
+    pub sorry: bool,
+    /// Engine indices of the target (`target` is `usize::MAX` for the
+    /// sorry server).
+    pub id: TargetId,
+}
+
+/// A random 64-bit value without reading the clock (std's per-process
+/// random hasher keys).
+fn random_u64() -> u64 {
+    std::collections::hash_map::RandomState::new().hash_one(0x6473_6173_u64)
+}
+
+/// Mixes a probe id into an unpredictable value (DNS IDs, ICMP idents).
+fn mix(v: u64) -> u64 {
+    static KEY: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    KEY.get_or_init(std::collections::hash_map::RandomState::new)
+        .hash_one(v)
+}
+
+/// The node's clock: read right before each `handle*` call.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the role is where the node reads the clock"
+)]
+fn now() -> Instant {
+    Instant::now()
+}
+
+/// The monitor-only health-check role.
+#[derive(Debug)]
+pub struct HealthRole {
+    config: HealthConfig,
+    events: broadcast::Sender<HealthEvent>,
+}
+
+impl HealthRole {
+    /// A role for `config` (not started).
+    #[must_use]
+    pub fn new(config: HealthConfig) -> Self {
+        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        Self { config, events }
+    }
+
+    /// The role for the node's configuration, if it defines virtual servers.
+    #[must_use]
+    pub fn from_config(config: &Config) -> Option<Self> {
+        (!config.health.virtual_server.is_empty()).then(|| Self::new(config.health.clone()))
+    }
+
+    /// Subscribes to the event stream. Subscribe before the role starts to
+    /// see the initial state (`up` events for targets that start serving).
+    #[must_use]
+    pub fn subscribe(&self) -> broadcast::Receiver<HealthEvent> {
+        self.events.subscribe()
+    }
+
+    /// Runs the role with its own shutdown signal (for embedding and tests);
+    /// `status` requests are answered on `status_rx`.
+    ///
+    /// # Errors
+    /// A configuration the engine rejects, or an unreadable `ca_file`.
+    pub async fn run_with(
+        self,
+        mut shutdown: crate::roles::Shutdown,
+        mut status_rx: mpsc::Receiver<crate::control::StatusRequest>,
+    ) -> io::Result<()> {
+        let plan = plan::build(&self.config, random_u64())?;
+        let start = now();
+        let engine = Engine::new(plan.engine.clone(), start)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("health: {e}")))?;
+        let (results_tx, mut results) = mpsc::unbounded_channel::<(u64, Verdict)>();
+        let notify_timeout = self
+            .config
+            .notify_timeout
+            .unwrap_or(crate::notify::DEFAULT_TIMEOUT);
+        let mut st = State {
+            state: plan
+                .services
+                .iter()
+                .map(|s| s.targets.iter().map(|_| TargetState::new(start)).collect())
+                .collect(),
+            quorum: vec![None; plan.services.len()],
+            sorry_in: vec![false; plan.services.len()],
+            plan,
+            engine,
+            events: self.events,
+            in_flight: HashMap::new(),
+            semaphore: Arc::new(Semaphore::new(self.config.max_concurrent_probes)),
+            max_concurrent: self.config.max_concurrent_probes,
+            results_tx,
+            notify: spawn_notifier(notify_timeout),
+            start,
+        };
+        tracing::info!(
+            services = st.plan.services.len(),
+            targets = st.state.iter().map(Vec::len).sum::<usize>(),
+            "health checks starting"
+        );
+        st.drain();
+        loop {
+            let deadline = st.engine.poll_timeout();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until(d.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                Some((id, verdict)) = results.recv() => {
+                    let t = now();
+                    st.result(t, id, verdict);
+                    // Batch whatever else already arrived.
+                    while let Ok((id, verdict)) = results.try_recv() {
+                        st.result(t, id, verdict);
+                    }
+                }
+                () = sleep => st.engine.handle_timeout(now()),
+                Some(reply) = status_rx.recv() => {
+                    let _ = reply.send(st.status(now()));
+                }
+                () = shutdown.wait() => {
+                    st.engine.handle(now(), Input::Shutdown);
+                    st.drain();
+                    for (_, (_, _, _, task)) in st.in_flight.drain() {
+                        task.abort();
+                    }
+                    tracing::info!("health checks stopped");
+                    return Ok(());
+                }
+            }
+            st.drain();
+        }
+    }
+}
+
+impl Role for HealthRole {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn run(self: Box<Self>, ctx: RoleContext) -> RoleFuture {
+        Box::pin(async move {
+            let (handle, status_rx) = status_channel();
+            ctx.registry.register(NAME, handle);
+            self.run_with(ctx.shutdown, status_rx).await
+        })
+    }
+}
+
+/// Runs notify scripts one after the other (in transition order), each
+/// bounded by the timeout; the loop only enqueues.
+fn spawn_notifier(timeout: Duration) -> mpsc::Sender<Vec<String>> {
+    let (tx, mut rx) = mpsc::channel::<Vec<String>>(crate::notify::QUEUE);
+    tokio::spawn(async move {
+        while let Some(argv) = rx.recv().await {
+            let outcome = crate::notify::run_script(&argv, timeout).await;
+            if outcome.success() {
+                tracing::debug!(?argv, "notify script done");
+            } else {
+                tracing::warn!(?argv, ?outcome, "notify script failed");
+            }
+        }
+    });
+    tx
+}
+
+#[derive(Debug, Clone)]
+struct LastCheck {
+    checker: usize,
+    result: String,
+    at: Instant,
+    took: Duration,
+}
+
+#[derive(Debug, Clone)]
+struct TargetState {
+    up: bool,
+    weight: u32,
+    since: Instant,
+    last: Option<LastCheck>,
+    checks: u64,
+    passes: u64,
+    failures: u64,
+    timeouts: u64,
+    history: VecDeque<(Instant, bool, u32, String)>,
+}
+
+impl TargetState {
+    fn new(now: Instant) -> Self {
+        Self {
+            up: false,
+            weight: 0,
+            since: now,
+            last: None,
+            checks: 0,
+            passes: 0,
+            failures: 0,
+            timeouts: 0,
+            history: VecDeque::new(),
+        }
+    }
+}
+
+type InFlight = (TargetId, usize, Instant, AbortHandle);
+
+struct State {
+    plan: Plan,
+    engine: Engine,
+    state: Vec<Vec<TargetState>>,
+    quorum: Vec<Option<bool>>,
+    sorry_in: Vec<bool>,
+    events: broadcast::Sender<HealthEvent>,
+    in_flight: HashMap<u64, InFlight>,
+    semaphore: Arc<Semaphore>,
+    max_concurrent: usize,
+    results_tx: mpsc::UnboundedSender<(u64, Verdict)>,
+    notify: mpsc::Sender<Vec<String>>,
+    start: Instant,
+}
+
+fn verdict_text(v: &Verdict) -> String {
+    match v {
+        Verdict::Pass { weight: None } => "pass".to_owned(),
+        Verdict::Pass { weight: Some(w) } => format!("pass (weight {w})"),
+        Verdict::Fail(r) => format!("fail: {r:?}"),
+        Verdict::FailNow(r) => format!("fail now: {r:?}"),
+        Verdict::Agent(r) => format!("agent: {r:?}"),
+    }
+}
+
+fn reason_text(r: &Reason) -> String {
+    match r {
+        Reason::Initial => "initial".to_owned(),
+        Reason::CheckPassed { checker } => format!("checker {checker} passed"),
+        Reason::CheckFailed { checker, reason } => format!("checker {checker} failed: {reason:?}"),
+        other => format!("{other:?}"),
+    }
+}
+
+fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+impl State {
+    fn target_mut(&mut self, id: TargetId) -> Option<&mut TargetState> {
+        self.state.get_mut(id.service)?.get_mut(id.target)
+    }
+
+    fn result(&mut self, now: Instant, probe_id: u64, verdict: Verdict) {
+        if let Some((target, checker, started, _)) = self.in_flight.remove(&probe_id) {
+            let text = verdict_text(&verdict);
+            let pass = verdict.is_pass();
+            if let Some(t) = self.target_mut(target) {
+                t.checks = t.checks.saturating_add(1);
+                if pass {
+                    t.passes = t.passes.saturating_add(1);
+                } else if !matches!(verdict, Verdict::Agent(_)) {
+                    t.failures = t.failures.saturating_add(1);
+                }
+                t.last = Some(LastCheck {
+                    checker,
+                    result: text,
+                    at: now,
+                    took: now.saturating_duration_since(started),
+                });
+            }
+        }
+        self.engine
+            .handle(now, Input::ProbeResult { probe_id, verdict });
+    }
+
+    fn start_probe(&mut self, target: TargetId, checker: usize, probe_id: u64) {
+        let Some(spec) = self.plan.probe(target, checker).cloned() else {
+            // Cannot happen (the plan mirrors the engine); fail the probe.
+            let _ = self
+                .results_tx
+                .send((probe_id, Verdict::Fail(healthcheck::FailReason::Driver)));
+            return;
+        };
+        let timeout = self
+            .plan
+            .engine
+            .services
+            .get(target.service)
+            .and_then(|s| s.targets.get(target.target))
+            .and_then(|t| t.checkers.get(checker))
+            .map_or(plan::DEFAULT_CONNECT_TIMEOUT, |c| c.schedule.timeout);
+        let semaphore = Arc::clone(&self.semaphore);
+        let tx = self.results_tx.clone();
+        let task = tokio::spawn(async move {
+            let Ok(_permit) = semaphore.acquire_owned().await else {
+                return;
+            };
+            let verdict = probe::run(&spec, probe_id, timeout).await;
+            let _ = tx.send((probe_id, verdict));
+        });
+        self.in_flight
+            .insert(probe_id, (target, checker, now(), task.abort_handle()));
+    }
+
+    fn notify(&self, argv: Option<&Vec<String>>) {
+        if let Some(argv) = argv
+            && self.notify.try_send(argv.clone()).is_err()
+        {
+            tracing::warn!(?argv, "notify queue full, dropped");
+        }
+    }
+
+    fn transition(&mut self, id: TargetId, up: bool, weight: u32, inhibit: bool, why: String) {
+        let t_now = now();
+        let (service, address, script) = match self.plan.target(id) {
+            Some(t) => (
+                self.plan
+                    .services
+                    .get(id.service)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                t.address,
+                if up {
+                    t.notify_up.clone()
+                } else {
+                    t.notify_down.clone()
+                },
+            ),
+            None => return,
+        };
+        if let Some(t) = self.target_mut(id) {
+            let changed = t.up != up;
+            t.up = up;
+            t.weight = weight;
+            if changed {
+                t.since = t_now;
+            }
+            t.history.push_back((t_now, up, weight, why.clone()));
+            if t.history.len() > HISTORY {
+                t.history.pop_front();
+            }
+        }
+        if up {
+            tracing::info!(service, target = %address, weight, reason = why, "real server UP");
+        } else {
+            tracing::info!(service, target = %address, inhibit, reason = why, "real server DOWN");
+        }
+        if why != "initial" {
+            self.notify(script.as_ref());
+        }
+        let _ = self.events.send(HealthEvent {
+            service,
+            target: address,
+            up,
+            weight,
+            inhibit,
+            sorry: false,
+            id,
+        });
+    }
+
+    fn drain(&mut self) {
+        while let Some(out) = self.engine.poll_output() {
+            match out {
+                Output::StartProbe {
+                    target,
+                    checker,
+                    probe_id,
+                    ..
+                } => self.start_probe(target, checker, probe_id),
+                Output::ProbeTimedOut {
+                    target, probe_id, ..
+                } => {
+                    if let Some((_, checker, started, task)) = self.in_flight.remove(&probe_id) {
+                        task.abort();
+                        let t_now = now();
+                        if let Some(t) = self.target_mut(target) {
+                            t.checks = t.checks.saturating_add(1);
+                            t.failures = t.failures.saturating_add(1);
+                            t.timeouts = t.timeouts.saturating_add(1);
+                            t.last = Some(LastCheck {
+                                checker,
+                                result: "fail: Timeout".to_owned(),
+                                at: t_now,
+                                took: t_now.saturating_duration_since(started),
+                            });
+                        }
+                    }
+                }
+                Output::TargetUp {
+                    target,
+                    weight,
+                    reason,
+                } => self.transition(target, true, weight, false, reason_text(&reason)),
+                Output::TargetDown {
+                    target,
+                    action,
+                    reason,
+                } => self.transition(
+                    target,
+                    false,
+                    0,
+                    action == DownAction::Inhibit,
+                    reason_text(&reason),
+                ),
+                Output::WeightChanged { target, old, new } => {
+                    let up = self
+                        .state
+                        .get(target.service)
+                        .and_then(|s| s.get(target.target))
+                        .is_some_and(|t| t.up);
+                    if let Some(t) = self.target_mut(target) {
+                        t.weight = new;
+                    }
+                    tracing::info!(?target, old, new, "real server weight changed");
+                    if up {
+                        self.transition(target, true, new, false, format!("weight {old} -> {new}"));
+                    }
+                }
+                Output::Ejected {
+                    target,
+                    duration,
+                    ejections,
+                } => {
+                    tracing::info!(?target, ?duration, ejections, "real server ejected");
+                }
+                Output::QuorumLost {
+                    service,
+                    live_weight,
+                } => self.quorum(service, false, live_weight),
+                Output::QuorumGained {
+                    service,
+                    live_weight,
+                } => self.quorum(service, true, live_weight),
+                Output::SorryServerIn { service } => self.sorry(service, true),
+                Output::SorryServerOut { service } => self.sorry(service, false),
+            }
+        }
+    }
+
+    fn quorum(&mut self, service: usize, up: bool, live_weight: u64) {
+        let Some(svc) = self.plan.services.get(service) else {
+            return;
+        };
+        let initial = self.quorum.get(service).copied().flatten().is_none();
+        if up {
+            tracing::info!(service = svc.name, live_weight, "quorum gained");
+        } else {
+            tracing::warn!(service = svc.name, live_weight, "quorum lost");
+        }
+        let script = if up {
+            svc.quorum_up.clone()
+        } else {
+            svc.quorum_down.clone()
+        };
+        // keepalived runs quorum_down at start-up when the quorum is not
+        // met, but not quorum_up.
+        if !(initial && up) {
+            self.notify(script.as_ref());
+        }
+        if let Some(q) = self.quorum.get_mut(service) {
+            *q = Some(up);
+        }
+    }
+
+    fn sorry(&mut self, service: usize, active: bool) {
+        let Some(svc) = self.plan.services.get(service) else {
+            return;
+        };
+        if let Some(s) = self.sorry_in.get_mut(service) {
+            *s = active;
+        }
+        let Some(addr) = svc.sorry_server else {
+            return;
+        };
+        tracing::info!(service = svc.name, sorry_server = %addr, active, "sorry server");
+        let _ = self.events.send(HealthEvent {
+            service: svc.name.clone(),
+            target: addr,
+            up: active,
+            weight: u32::from(active),
+            inhibit: false,
+            sorry: true,
+            id: TargetId {
+                service,
+                target: usize::MAX,
+            },
+        });
+    }
+
+    fn status(&self, now: Instant) -> Value {
+        let ago = |t: Instant| secs(now.saturating_duration_since(t));
+        let services: Vec<Value> = self
+            .plan
+            .services
+            .iter()
+            .enumerate()
+            .map(|(s, svc)| {
+                let targets: Vec<Value> = svc
+                    .targets
+                    .iter()
+                    .enumerate()
+                    .map(|(t, tp)| {
+                        let st = self.state.get(s).and_then(|v| v.get(t));
+                        let ejected = self
+                            .engine
+                            .target_status(tp.id)
+                            .is_some_and(|x| x.ejected);
+                        json!({
+                            "address": tp.address.to_string(),
+                            "state": if st.is_some_and(|x| x.up) { "UP" } else { "DOWN" },
+                            "weight": st.map_or(0, |x| x.weight),
+                            "ejected": ejected,
+                            "since_s": st.map(|x| ago(x.since)),
+                            "checkers": tp.probes.iter().map(plan::ProbeSpec::describe).collect::<Vec<_>>(),
+                            "last_check": st.and_then(|x| x.last.as_ref()).map(|l| json!({
+                                "checker": tp.probes.get(l.checker).map(plan::ProbeSpec::describe),
+                                "result": l.result,
+                                "ago_s": ago(l.at),
+                                "took_ms": u64::try_from(l.took.as_micros()).unwrap_or(u64::MAX).checked_div(1000),
+                            })),
+                            "counters": st.map(|x| json!({
+                                "checks": x.checks,
+                                "passes": x.passes,
+                                "failures": x.failures,
+                                "timeouts": x.timeouts,
+                            })),
+                            "transitions": st.map(|x| x.history.iter().map(|(at, up, w, why)| json!({
+                                "state": if *up { "UP" } else { "DOWN" },
+                                "weight": w,
+                                "ago_s": ago(*at),
+                                "reason": why,
+                            })).collect::<Vec<_>>()),
+                        })
+                    })
+                    .collect();
+                json!({
+                    "name": svc.name,
+                    "quorum": match self.engine.quorum_up(s) {
+                        Some(true) => "UP",
+                        Some(false) => "DOWN",
+                        None => "-",
+                    },
+                    "sorry_server": svc.sorry_server.map(|a| a.to_string()),
+                    "sorry_server_active": self.sorry_in.get(s).copied().unwrap_or(false),
+                    "targets": targets,
+                })
+            })
+            .collect();
+        let c = self.engine.counters();
+        json!({
+            "uptime_s": ago(self.start),
+            "in_flight": self.in_flight.len(),
+            "max_concurrent_probes": self.max_concurrent,
+            "services": services,
+            "counters": {
+                "probes_started": c.probes_started,
+                "passes": c.passes,
+                "failures": c.failures,
+                "timeouts": c.timeouts,
+                "late_results": c.late_results,
+                "transitions_up": c.transitions_up,
+                "transitions_down": c.transitions_down,
+                "weight_changes": c.weight_changes,
+                "quorum_changes": c.quorum_changes,
+                "agent_replies": c.agent_replies,
+                "agent_failures": c.agent_failures,
+            },
+        })
+    }
+}
