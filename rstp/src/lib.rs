@@ -24,6 +24,12 @@
 //! * Transient states are tested in Open vSwitch's order; the machines run
 //!   to a fixed point after every event and Port Transmit runs last, so a
 //!   BPDU never carries a role or state that is about to change.
+//! * Beyond 802.1D and 802.1Q: UPDATE (17.27) keeps `agreed` only while
+//!   the designated root is unchanged (and the vector better or the same).
+//!   Otherwise an agreement given for one root, kept through "better"
+//!   stale root information during count to infinity (Elmeleegy, Cox, Ng,
+//!   "Supplemental note on count-to-infinity induced forwarding loops"),
+//!   lets a bridge agree to a proposal and close a forwarding loop.
 //! * A Root Port in STP compatibility sends TCNs only while tcWhile runs.
 //! * restrictedTcn suppresses propagation of received TCs only.
 //! * Received times are truncated to whole seconds (as mstpd and OVS do);

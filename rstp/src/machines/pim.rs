@@ -36,10 +36,16 @@ fn enter_aged(p: &mut Port) {
 }
 
 /// UPDATE, then CURRENT.
+///
+/// An agreement is kept only while the designated priority vector is
+/// better than or the same as the one agreed to (17.27) *and* names the
+/// same Root Bridge: a "better" root that arrives on another port may be
+/// stale information about a root that has gone (count to infinity), and
+/// an agreement given for another root says nothing about it.
 fn update(p: &mut Port) {
     p.proposing = false;
     p.proposed = false;
-    p.agreed = p.agreed && better_or_same_mine(p);
+    p.agreed = p.agreed && better_or_same_mine(p) && same_root_mine(p);
     p.synced = p.synced && p.agreed;
     p.port_priority = p.designated_priority;
     p.port_times = p.designated_times;
@@ -52,6 +58,12 @@ fn update(p: &mut Port) {
 /// betterorsameInfo(Mine) (17.21.1).
 fn better_or_same_mine(p: &Port) -> bool {
     p.info_is == InfoIs::Mine && p.designated_priority <= p.port_priority
+}
+
+/// Whether the designated priority vector names the root held in the port
+/// priority vector.
+fn same_root_mine(p: &Port) -> bool {
+    p.designated_priority.root == p.port_priority.root
 }
 
 /// betterorsameInfo(Received) (17.21.1).
@@ -343,6 +355,30 @@ mod tests {
             bpdu: Bpdu::Tcn { version: 0 },
         });
         assert_eq!(rcv_info(&mut p), RcvdInfo::Other);
+    }
+
+    #[test]
+    fn update_keeps_agreement_only_for_same_root() {
+        let mut p = port();
+        p.info_is = InfoIs::Mine;
+        p.port_priority = vector(0x20, 100, 0x30, 0x8001);
+        // Same root, better cost: the agreement stands (17.27 UPDATE).
+        p.agreed = true;
+        p.synced = true;
+        p.designated_priority = vector(0x20, 50, 0x30, 0x8001);
+        update(&mut p);
+        assert!(p.agreed && p.synced);
+        // Worse: it lapses.
+        p.designated_priority = vector(0x20, 150, 0x30, 0x8001);
+        update(&mut p);
+        assert!(!p.agreed && !p.synced);
+        // A better root: it lapses too (possibly stale root information).
+        p.agreed = true;
+        p.synced = true;
+        p.designated_priority = vector(0x10, 150, 0x30, 0x8001);
+        update(&mut p);
+        assert!(!p.agreed && !p.synced);
+        assert_eq!(p.port_priority, p.designated_priority);
     }
 
     #[test]
