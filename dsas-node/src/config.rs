@@ -30,6 +30,7 @@ use serde::de::{self, Error as _};
 use serde::{Deserialize, Serialize};
 
 pub mod health;
+pub mod rstp;
 
 /// Default configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/dsas/node.toml";
@@ -51,6 +52,9 @@ pub struct Config {
     /// `[health]`: real-server health checks ([`health`]).
     #[serde(default)]
     pub health: health::HealthConfig,
+    /// `[rstp]`: the bridge the RSTP role drives ([`rstp`]).
+    #[serde(default)]
+    pub rstp: Option<rstp::RstpConfig>,
 }
 
 /// `[node]`: the process itself.
@@ -855,7 +859,8 @@ fn validate(config: &Config) -> Result<(), Invalid> {
             return Err((key(&p, "interval"), "must be greater than 0".to_owned()));
         }
     }
-    health::validate(&config.health)
+    health::validate(&config.health)?;
+    rstp::validate(config.rstp.as_ref())
 }
 
 fn validate_instance(config: &Config, inst: &VrrpInstance, p: &[Seg]) -> Result<(), Invalid> {
@@ -1042,6 +1047,14 @@ impl Config {
                 "  health {}: {} real server(s)\n",
                 vs.display_name(),
                 vs.real_server.len()
+            ));
+        }
+        if let Some(r) = &self.rstp {
+            out.push_str(&format!(
+                "  rstp on {}: priority {}, {} port(s)\n",
+                r.bridge,
+                r.priority,
+                r.port.len()
             ));
         }
         for g in &self.vrrp.sync_group {

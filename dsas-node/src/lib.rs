@@ -15,6 +15,7 @@ pub mod health_role;
 pub mod netlink;
 pub mod notify;
 pub mod roles;
+pub mod rstp_role;
 pub mod sys;
 pub mod vrrp_io;
 pub mod vrrp_role;

@@ -106,6 +106,9 @@ pub fn from_config(config: &Config) -> Vec<Box<dyn Role>> {
     if let Some(health) = crate::health_role::HealthRole::from_config(config) {
         roles.push(Box::new(health));
     }
+    if let Some(rstp) = crate::rstp_role::RstpRole::from_config(config) {
+        roles.push(Box::new(rstp));
+    }
     roles
 }
 
