@@ -56,8 +56,19 @@ fn common(domain: Domain, ifname: &str) -> io::Result<Socket> {
     socket
         .bind_device(Some(ifname.as_bytes()))
         .map_err(|e| ctx("SO_BINDTODEVICE", ifname, e))?;
+    // Every Master on the interface shares this socket, and instances that
+    // became Master together advertise together: the default send buffer
+    // (about 400 small datagrams) would stall such a burst until the
+    // kernel frees the first ones, and the tail would go out late.
+    socket
+        .set_send_buffer_size(SEND_BUFFER)
+        .map_err(|e| ctx("SO_SNDBUF", ifname, e))?;
     Ok(socket)
 }
+
+/// Send buffer of a VRRP socket: room for a burst of a few thousand
+/// adverts (the kernel caps it at `net.core.wmem_max`).
+const SEND_BUFFER: usize = 2 << 20;
 
 /// Parses the IPv4 header the kernel hands to raw sockets.
 fn parse_ipv4(datagram: &[u8]) -> Option<Received> {

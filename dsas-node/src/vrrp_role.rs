@@ -24,7 +24,7 @@
 //! Accept_Mode filtering (VIPs are always accepted, as with keepalived's
 //! `accept`), sync-group notify scripts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -47,6 +47,13 @@ use crate::vrrp_io::{Received, VrrpSocketV4, VrrpSocketV6, link_local_address};
 
 /// How long `notify_stop` scripts may still run at shutdown.
 const STOP_SCRIPTS_WAIT: Duration = Duration::from_secs(2);
+/// Gap between the starts of consecutive instances. Instances started
+/// together time out together and advertise in one burst for ever after;
+/// with thousands of instances on a node such a burst overflows transmit
+/// queues (txqueuelen 1000) and its tail goes out late. Staggered starts
+/// spread the adverts (1000 instances over 50 ms) at a cost of at most
+/// that much to each instance's first election.
+const START_STAGGER: Duration = Duration::from_micros(50);
 /// Notify script timeout.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -641,6 +648,14 @@ fn on_link(
     }
 }
 
+/// Starts the instances whose staggered start is due.
+fn start_due(router: &mut Router, starts: &mut VecDeque<(Instant, InstanceKey)>, at: Instant) {
+    while let Some((_, key)) = starts.front().copied().filter(|(t, _)| *t <= at) {
+        starts.pop_front();
+        router.handle_instance(at, key, Input::Startup);
+    }
+}
+
 async fn run(mut ctx: RoleContext) -> io::Result<()> {
     let config = Arc::clone(&ctx.config);
     let (mut router, mut io, tracks) = setup(&config).await?;
@@ -676,7 +691,18 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
             None
         }
     };
-    router.handle(now(), Input::Startup);
+    // Staggered start (START_STAGGER): the first instance now.
+    let t_start = now();
+    let mut starts: VecDeque<(Instant, InstanceKey)> = router
+        .instances()
+        .map(|(k, _)| *k)
+        .zip(0u32..)
+        .map(|(k, i)| {
+            let offset = START_STAGGER.saturating_mul(i);
+            (t_start.checked_add(offset).unwrap_or(t_start), k)
+        })
+        .collect();
+    start_due(&mut router, &mut starts, t_start);
     // Current link state of the instances' and tracked interfaces.
     let mut known: HashMap<u32, bool> = HashMap::new();
     if let Ok(all) = io.netlink.links().await {
@@ -692,7 +718,10 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
     drain(&mut router, &mut io).await;
     tracing::info!(instances = io.insts.len(), "VRRP role running");
     loop {
-        let deadline = router.poll_timeout();
+        let deadline = match (router.poll_timeout(), starts.front()) {
+            (Some(t), Some((s, _))) => Some(t.min(*s)),
+            (t, s) => t.or(s.map(|(s, _)| *s)),
+        };
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
@@ -713,7 +742,11 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
                 ttl: p.ttl,
                 bytes: &p.payload,
             }),
-            () = sleep => router.handle_timeout(now()),
+            () = sleep => {
+                let at = now();
+                start_due(&mut router, &mut starts, at);
+                router.handle_timeout(at);
+            }
             ev = link => match ev {
                 Some(LinkEvent::Changed(info)) => on_link(&mut router, &info, &mut known, &tracks),
                 Some(LinkEvent::Removed { index, name }) => {
@@ -732,7 +765,9 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
             () = ctx.shutdown.wait() => break,
         }
         drain(&mut router, &mut io).await;
-        for inst in io.insts.values_mut() {
+        // Only instances with scripts in flight: the loop runs for every
+        // advert, and a node may hold thousands of instances.
+        for inst in io.insts.values_mut().filter(|i| i.pending_scripts > 0) {
             inst.reap_outcomes();
         }
     }

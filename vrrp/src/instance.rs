@@ -214,8 +214,17 @@ impl Instance {
 
     /// Runs due timers; a call before [`Instance::poll_timeout`] is a no-op.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.state == State::Backup && self.master_down_timer.is_some_and(|t| t <= now) {
+        if self.state == State::Backup
+            && let Some(due) = self.master_down_timer.filter(|t| *t <= now)
+        {
             self.become_master(now, Reason::MasterDown);
+            // A late caller keeps the phase the timer set (drift-free, as
+            // the advert timer below): instances that fell due while the
+            // caller was busy do not all advertise in one burst for ever.
+            let next = add(due, self.cfg.advert_interval);
+            if next > now {
+                self.adver_timer = Some(next);
+            }
         }
         if self.state == State::Master
             && let Some(due) = self.adver_timer

@@ -2,7 +2,7 @@
 //! (interface, family, VRID) (RFC 5798 §7.1 VRID check, RFC 6527 router
 //! statistics) and the sync groups of [`crate::sync_group`].
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
 use crate::config::{Config, ConfigError};
@@ -11,7 +11,6 @@ use crate::event::{Input, Output};
 use crate::instance::Instance;
 use crate::packet::{Family, HEADER_LEN};
 use crate::sync_group::SyncGroup;
-use crate::timers::earliest;
 
 /// Identifies a virtual router: VRIDs are per interface and family
 /// (RFC 5798 §7.3 virtual MACs differ by family).
@@ -67,6 +66,15 @@ pub struct Router {
     groups: Vec<SyncGroup>,
     out: VecDeque<(InstanceKey, Output)>,
     counters: RouterCounters,
+    /// Deadline index: every instance with a timer, ordered by deadline,
+    /// so that a node with thousands of instances finds the next deadline
+    /// and the due instances without visiting every instance.
+    timers: BTreeSet<(Instant, InstanceKey)>,
+    /// The deadline each instance is filed under in `timers`.
+    filed: BTreeMap<InstanceKey, Instant>,
+    /// Instances handled since the last [`Router::collect`]: only these can
+    /// have outputs, a new deadline or a new fault.
+    touched: BTreeSet<InstanceKey>,
 }
 
 /// Passes of sync-group propagation per call; one suffices (group-caused
@@ -101,12 +109,20 @@ impl Router {
             }
             groups.push(g);
         }
-        Ok(Router {
+        let mut router = Router {
             instances,
             groups,
             out: VecDeque::new(),
             counters: RouterCounters::default(),
-        })
+            timers: BTreeSet::new(),
+            filed: BTreeMap::new(),
+            touched: BTreeSet::new(),
+        };
+        let keys: Vec<InstanceKey> = router.instances.keys().copied().collect();
+        for key in keys {
+            router.refile(key);
+        }
+        Ok(router)
     }
 
     /// One instance.
@@ -164,15 +180,17 @@ impl Router {
                 } else if let Some(key) = self.accepts(&input) {
                     if let Some(i) = self.instances.get_mut(&key) {
                         i.handle(now, input);
+                        self.touched.insert(key);
                     }
                 } else {
                     bump(&mut self.counters.vrid_errors);
                 }
             }
             Input::Startup | Input::Shutdown | Input::Link { .. } | Input::TrackChanged { .. } => {
-                for i in self.instances.values_mut() {
+                for (key, i) in &mut self.instances {
                     if i.accepts(&input) {
                         i.handle(now, input);
+                        self.touched.insert(*key);
                     }
                 }
             }
@@ -187,15 +205,23 @@ impl Router {
             return false;
         };
         i.handle(now, input);
+        self.touched.insert(key);
         self.collect(now);
         true
     }
 
     /// Runs every due timer; spurious calls are no-ops.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for i in self.instances.values_mut() {
-            if i.poll_timeout().is_some_and(|t| t <= now) {
+        let due: Vec<InstanceKey> = self
+            .timers
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, k)| *k)
+            .collect();
+        for key in due {
+            if let Some(i) = self.instances.get_mut(&key) {
                 i.handle_timeout(now);
+                self.touched.insert(key);
             }
         }
         self.collect(now);
@@ -208,16 +234,32 @@ impl Router {
 
     /// Earliest instance deadline.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.instances
-            .values()
-            .fold(None, |acc, i| earliest(acc, i.poll_timeout()))
+        self.timers.first().map(|(t, _)| *t)
     }
 
-    /// Drains instance outputs and runs the sync groups until quiet.
+    /// Files `key` in the deadline index under its current deadline.
+    fn refile(&mut self, key: InstanceKey) {
+        if let Some(old) = self.filed.remove(&key) {
+            self.timers.remove(&(old, key));
+        }
+        if let Some(t) = self.instances.get(&key).and_then(Instance::poll_timeout) {
+            self.timers.insert((t, key));
+            self.filed.insert(key, t);
+        }
+    }
+
+    /// Drains the outputs of the instances handled since the last call,
+    /// runs the sync groups until quiet and refiles their deadlines.
     fn collect(&mut self, now: Instant) {
+        // Every instance handled, across the passes: their deadlines move.
+        let mut handled: BTreeSet<InstanceKey> = BTreeSet::new();
         for _ in 0..MAX_SYNC_PASSES {
+            let touched = std::mem::take(&mut self.touched);
             let mut pending: Vec<(InstanceKey, Input<'static>)> = Vec::new();
-            for (key, inst) in &mut self.instances {
+            for key in &touched {
+                let Some(inst) = self.instances.get_mut(key) else {
+                    continue;
+                };
                 while let Some(o) = inst.poll_output() {
                     if let Output::StateChanged { from, to, reason } = o
                         && let Some(g) = self.groups.iter().find(|g| g.contains(*key))
@@ -227,7 +269,12 @@ impl Router {
                     self.out.push_back((*key, o));
                 }
             }
-            for g in &self.groups {
+            // A group's fault flags change only when a member was handled.
+            for g in self
+                .groups
+                .iter()
+                .filter(|g| touched.iter().any(|k| g.contains(*k)))
+            {
                 let flags = g.fault_flags(|k| {
                     self.instances
                         .get(&k)
@@ -243,20 +290,29 @@ impl Router {
                     }
                 }
             }
+            handled.extend(touched);
             if pending.is_empty() {
-                return;
+                break;
             }
             for (k, input) in pending {
                 if let Some(i) = self.instances.get_mut(&k) {
                     i.handle(now, input);
+                    self.touched.insert(k);
                 }
             }
         }
         // Drain what the last pass produced.
-        for (key, inst) in &mut self.instances {
-            while let Some(o) = inst.poll_output() {
-                self.out.push_back((*key, o));
+        let last = std::mem::take(&mut self.touched);
+        for key in &last {
+            if let Some(inst) = self.instances.get_mut(key) {
+                while let Some(o) = inst.poll_output() {
+                    self.out.push_back((*key, o));
+                }
             }
+        }
+        handled.extend(last);
+        for key in handled {
+            self.refile(key);
         }
     }
 }

@@ -790,3 +790,149 @@ fn router_demultiplexes() {
         RouterConfigError::GroupTooSmall(0)
     );
 }
+
+/// The router's deadline index (a node may run thousands of instances)
+/// agrees with the instances themselves after every step: `poll_timeout`
+/// is the earliest instance deadline, and `handle_timeout` leaves no
+/// instance due. Sixty instances on three interfaces, two sync groups,
+/// a fixed pseudo-random mix of adverts, link flaps and timer runs.
+#[test]
+fn router_deadline_index_agrees_with_instances() {
+    let mut instances = Vec::new();
+    for n in 0..60u8 {
+        let ifindex = 2 + u32::from(n % 3);
+        let mut c = Config::new(
+            ifindex,
+            n + 1,
+            ip(&format!("10.{ifindex}.0.1")),
+            vec![ip(&format!("10.9.{n}.100"))],
+            MAC,
+        );
+        c.priority = 50 + n;
+        c.advert_interval = ms(100 + 10 * u64::from(n % 7));
+        instances.push(c);
+    }
+    let groups = vec![
+        vec![key(2, 1), key(3, 2), key(4, 3)],
+        vec![key(2, 4), key(3, 5)],
+    ];
+    let t0 = Instant::now();
+    let mut r = Router::new(
+        RouterConfig {
+            instances,
+            sync_groups: groups,
+        },
+        t0,
+    )
+    .unwrap();
+    let check = |r: &Router, now: Instant, step: usize| {
+        let min = r.instances().filter_map(|(_, i)| i.poll_timeout()).min();
+        assert_eq!(r.poll_timeout(), min, "step {step}");
+        assert!(
+            r.instances()
+                .all(|(_, i)| i.poll_timeout().is_none_or(|t| t > now)),
+            "step {step}: an instance left due"
+        );
+    };
+    r.handle(t0, Input::Startup);
+    while r.poll_output().is_some() {}
+    check(&r, t0, 0);
+    let mut now = t0;
+    let mut seed: u64 = 0x5eed;
+    let mut masters_seen = 0;
+    for step in 1..3000 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let x = seed >> 33;
+        match x % 8 {
+            0..=3 => {
+                // Run the timers up to a random point.
+                let until = now + ms(x % 700);
+                while let Some(t) = r.poll_timeout().filter(|t| *t <= until) {
+                    now = t.max(now);
+                    r.handle_timeout(now);
+                    while let Some((_, o)) = r.poll_output() {
+                        if matches!(
+                            o,
+                            Output::StateChanged {
+                                to: State::Master,
+                                ..
+                            }
+                        ) {
+                            masters_seen += 1;
+                        }
+                    }
+                    check(&r, now, step);
+                }
+                now = until;
+            }
+            4..=6 => {
+                let vrid = u8::try_from(x % 60).unwrap() + 1;
+                let ifindex = 2 + u32::from((vrid - 1) % 3);
+                let prio = u8::try_from((x >> 8) % 256).unwrap();
+                let src = ip(&format!("10.{ifindex}.0.2"));
+                let bytes = VrrpRepr {
+                    version: Version::V3,
+                    vrid,
+                    priority: prio,
+                    adver_int: 10,
+                    addresses: vec![ip(&format!("10.9.{}.100", vrid - 1))],
+                    auth: Auth::None,
+                }
+                .to_bytes(src, group(), V3Ipv4Checksum::PseudoHeader)
+                .unwrap();
+                r.handle(
+                    now,
+                    Input::Packet {
+                        ifindex,
+                        src,
+                        dst: group(),
+                        ttl: 255,
+                        bytes: &bytes,
+                    },
+                );
+            }
+            _ => {
+                let ifindex = 2 + u32::try_from(x % 3).unwrap();
+                r.handle(
+                    now,
+                    Input::Link {
+                        ifindex,
+                        up: !(x >> 4).is_multiple_of(3),
+                    },
+                );
+            }
+        }
+        while r.poll_output().is_some() {}
+        check(&r, now, step);
+    }
+    assert!(
+        masters_seen > 60,
+        "the mix must exercise elections: {masters_seen}"
+    );
+}
+
+/// A caller that runs the Master_Down_Timer late (a busy loop) still takes
+/// over at once, but the adverts keep the phase the timer set: the next one
+/// is Advertisement_Interval after the deadline, not after the late call,
+/// so instances that fell due together do not advertise in one burst for
+/// ever after. A call later than a whole interval gets no catch-up burst.
+#[test]
+fn late_master_down_keeps_the_advert_phase() {
+    let mdi = ns(3_609_375_000); // priority 100, 1 s
+    for (late, next) in [
+        (ms(30), mdi + secs(1)),              // phase kept
+        (ms(1500), mdi + ms(1500) + secs(1)), // over an interval late: from the call
+    ] {
+        let mut s = Sim::started(config());
+        let deadline = s.vr.poll_timeout().unwrap();
+        assert_eq!(deadline - s.t0, mdi);
+        s.now = deadline + late;
+        s.vr.handle_timeout(s.now);
+        assert_eq!(s.vr.state(), State::Master);
+        let sent: Vec<_> = std::iter::from_fn(|| s.vr.poll_output())
+            .filter(|o| matches!(o, Output::Transmit { .. }))
+            .collect();
+        assert_eq!(sent.len(), 1, "one advert on takeover");
+        assert_eq!(s.vr.adver_timer().unwrap() - s.t0, next);
+    }
+}
