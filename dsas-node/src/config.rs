@@ -285,7 +285,7 @@ pub struct VrrpTrackFile {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncGroup {
-    /// Group name (notify `GROUP NAME STATE`).
+    /// Group name (notify `GROUP NAME STATE 0`).
     pub name: String,
     /// Instance names.
     pub members: Vec<String>,
@@ -301,7 +301,8 @@ pub struct SyncGroup {
     /// `notify_stop`.
     #[serde(default)]
     pub notify_stop: Option<String>,
-    /// Generic `notify` (`GROUP NAME STATE`).
+    /// Generic `notify` (`GROUP NAME STATE 0`: keepalived passes priority 0
+    /// for a group).
     #[serde(default)]
     pub notify: Option<String>,
 }
@@ -335,8 +336,11 @@ pub struct VrrpInstance {
     /// Seconds (0..=1000) before preempting.
     #[serde(default, deserialize_with = "de_seconds")]
     pub preempt_delay: Duration,
-    /// Accept_Mode (RFC 5798 §6.1).
-    #[serde(default)]
+    /// Accept_Mode (RFC 5798 §6.1): a non-owner Master accepts packets
+    /// addressed to the VIPs. Default `true`, as keepalived without
+    /// `vrrp_strict`; `false` (keepalived `no_accept`) drops them with an
+    /// nftables rule while Master (ARP / ND for the VIPs still answered).
+    #[serde(default = "yes")]
     pub accept: bool,
     /// Virtual addresses (`"ADDR[/LEN] [dev IFNAME]"`), one family.
     pub virtual_ipaddress: Vec<VirtualAddress>,
@@ -472,6 +476,10 @@ impl VrrpInstance {
 fn default_priority() -> u8 {
     100
 }
+fn yes() -> bool {
+    true
+}
+
 fn one() -> u32 {
     1
 }

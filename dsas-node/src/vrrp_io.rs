@@ -139,6 +139,40 @@ impl VrrpSocketV4 {
         })
     }
 
+    /// A send-only socket on `ifname` (a VMAC macvlan, keepalived
+    /// `use_vmac`): adverts leave from that interface, hence from its
+    /// virtual MAC, with `source` (the parent's primary address) as the IP
+    /// source. No group membership: the parent's socket receives.
+    ///
+    /// # Errors
+    /// As [`Self::open_with_source`].
+    pub fn open_sender(ifname: &str, source: Ipv4Addr) -> io::Result<Self> {
+        let ifindex = if_nametoindex(ifname)?;
+        let socket = common(Domain::IPV4, ifname)?;
+        let ttl = u32::from(VRRP_TTL);
+        socket
+            .set_ttl_v4(ttl)
+            .map_err(|e| ctx("IP_TTL", ifname, e))?;
+        socket
+            .set_multicast_ttl_v4(ttl)
+            .map_err(|e| ctx("IP_MULTICAST_TTL", ifname, e))?;
+        socket
+            .set_multicast_loop_v4(false)
+            .map_err(|e| ctx("IP_MULTICAST_LOOP", ifname, e))?;
+        socket
+            .set_tos_v4(u32::from(VRRP_TOS))
+            .map_err(|e| ctx("IP_TOS", ifname, e))?;
+        // Bound to the source: the kernel would otherwise pick an address
+        // of the VMAC, i.e. a VIP.
+        socket
+            .bind(&SocketAddrV4::new(source, 0).into())
+            .map_err(|e| ctx(&format!("bind {source}"), ifname, e))?;
+        Ok(Self {
+            inner: async_socket(socket)?,
+            ifindex,
+        })
+    }
+
     /// Interface index the socket is bound to.
     #[must_use]
     pub fn ifindex(&self) -> u32 {
@@ -249,6 +283,39 @@ impl VrrpSocketV6 {
         };
         socket
             .bind(&SocketAddrV6::new(source, 0, 0, scope).into())
+            .map_err(|e| ctx(&format!("bind {source}"), ifname, e))?;
+        Ok(Self {
+            inner: async_socket(socket)?,
+            ifindex,
+            source,
+        })
+    }
+
+    /// A send-only socket on `ifname` (a VMAC macvlan, keepalived
+    /// `use_vmac`): adverts leave from the virtual MAC with `source`, the
+    /// parent's link-local address, which must also be on `ifname`
+    /// (keepalived copies it there). No group membership.
+    ///
+    /// # Errors
+    /// As [`Self::open_with_source`].
+    pub fn open_sender(ifname: &str, source: Ipv6Addr) -> io::Result<Self> {
+        let ifindex = if_nametoindex(ifname)?;
+        let socket = common(Domain::IPV6, ifname)?;
+        let hops = u32::from(VRRP_TTL);
+        socket
+            .set_multicast_hops_v6(hops)
+            .map_err(|e| ctx("IPV6_MULTICAST_HOPS", ifname, e))?;
+        socket
+            .set_unicast_hops_v6(hops)
+            .map_err(|e| ctx("IPV6_UNICAST_HOPS", ifname, e))?;
+        socket
+            .set_multicast_loop_v6(false)
+            .map_err(|e| ctx("IPV6_MULTICAST_LOOP", ifname, e))?;
+        socket
+            .set_multicast_if_v6(ifindex)
+            .map_err(|e| ctx("IPV6_MULTICAST_IF", ifname, e))?;
+        socket
+            .bind(&SocketAddrV6::new(source, 0, 0, ifindex).into())
             .map_err(|e| ctx(&format!("bind {source}"), ifname, e))?;
         Ok(Self {
             inner: async_socket(socket)?,

@@ -14,15 +14,32 @@
 //!   ([`Input::TrackChanged`]); [`Output::StateChanged`] → log and
 //!   keepalived-style notify scripts ([`crate::notify`]).
 //! * `use_vmac`: a private-mode macvlan with the RFC 5798 §7.3 virtual MAC
-//!   carries the VIPs and the gratuitous ARPs; adverts use the parent.
+//!   carries the VIPs, the gratuitous ARPs / NAs and (multicast, as
+//!   keepalived) the adverts, whose IP source stays the parent's primary
+//!   address (IPv6: the parent's link-local address, added to the VMAC as
+//!   keepalived does); adverts are received on the parent.
 //! * Shutdown ([`RoleContext::shutdown`]): [`Input::Shutdown`] (a Master
 //!   sends priority 0 and removes its VIPs), `notify_stop`, created VMACs
 //!   deleted.
 //! * Status: [`VrrpInstanceStatus`] per instance for `dsas-node status`.
-//!
-//! Not implemented: `track_script` / `track_file` (refused at start),
-//! Accept_Mode filtering (VIPs are always accepted, as with keepalived's
-//! `accept`), sync-group notify scripts.
+//! * Tracking (keepalived `track_interface`, `track_script`,
+//!   `track_file`): link events feed interface tracks; each
+//!   `[vrrp.script.NAME]` in use runs as a child process every `interval`
+//!   (killed after `timeout`; exit 0 = success; `rise` / `fall`
+//!   hysteresis) and each `[vrrp.track_file.NAME]` in use is read every
+//!   200 ms (an integer; missing or non-numeric = 0); changes become
+//!   [`Input::TrackChanged`], the crate applies the weights.
+//! * Accept_Mode (RFC 5798 §6.1, §6.4.3; keepalived `accept` /
+//!   `no_accept`): `accept = true` is the default (keepalived without
+//!   `vrrp_strict`); with `false` the VIPs of a non-owner Master are
+//!   dropped on input by the nftables table `inet dsas_vrrp_<node name>`
+//!   (rules only while Master; ARP is not IP and ND is let through),
+//!   removed when empty and at shutdown.
+//! * Sync groups (keepalived `vrrp_sync_group`): the crate moves the
+//!   members together; the role derives the group's state (FAULT if any
+//!   member is, else the members' common state) and runs the group's
+//!   notify scripts (`notify` gets `GROUP NAME STATE 0`; STOP after the
+//!   instances' at shutdown); status shows `sync_group` on each member.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
@@ -37,10 +54,12 @@ use vrrp::{
     TrackConfig, TrackState, V3Ipv4Checksum, Version,
 };
 
-use crate::config::{ChecksumMode, Config, UseVmac, VrrpInstance};
+use crate::config::{ChecksumMode, Config, UseVmac, VrrpInstance, VrrpScript};
 use crate::control::{VrrpInstanceStatus, status_channel};
 use crate::netlink::{LinkEvent, LinkEvents, LinkInfo, Netlink, virtual_mac};
-use crate::notify::{Notifier, NotifyKind, NotifyScripts, NotifyState, Outcome};
+use crate::notify::{
+    Notifier, NotifyKind, NotifyScripts, NotifyState, Outcome, run_script, split_command,
+};
 use crate::roles::{Role, RoleContext, RoleFuture};
 use crate::sys::AsyncPacketSocket;
 use crate::vrrp_io::{Received, VrrpSocketV4, VrrpSocketV6, link_local_address};
@@ -54,6 +73,8 @@ const STOP_SCRIPTS_WAIT: Duration = Duration::from_secs(2);
 /// spread the adverts (1000 instances over 50 ms) at a cost of at most
 /// that much to each instance's first election.
 const START_STAGGER: Duration = Duration::from_micros(50);
+/// Received adverts handled before the timers when both are due.
+const PENDING_BEFORE_TIMERS: usize = 64;
 /// Notify script timeout.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -102,15 +123,17 @@ pub struct InterfaceFacts {
 }
 
 /// Maps one `[[vrrp.instance]]` to a [`vrrp::Config`]. `tracks` gives the
-/// track id of each `track_interface` entry (same order).
+/// track id of each `track_interface` entry (same order); `objects` the
+/// script and file tracks ([`object_tracks`]).
 ///
 /// # Errors
-/// What cannot be mapped (no primary address, `track_script`/`track_file`,
-/// an invalid result per [`vrrp::Config::validate`]).
+/// What cannot be mapped (no primary address, an invalid result per
+/// [`vrrp::Config::validate`]).
 pub fn instance_config(
     inst: &VrrpInstance,
     iface: &InterfaceFacts,
     tracks: &[u32],
+    objects: &[TrackConfig],
 ) -> Result<vrrp::Config, String> {
     let ipv6 = inst.is_ipv6();
     let primary: IpAddr = match (ipv6, inst.unicast_src_ip) {
@@ -171,17 +194,12 @@ pub fn instance_config(
             check_ttl: false,
         });
     }
-    if !inst.track_script.is_empty() || !inst.track_file.is_empty() {
-        return Err(format!(
-            "{}: track_script / track_file are not supported by the VRRP role yet",
-            inst.name
-        ));
-    }
     c.tracks = inst
         .track_interface
         .iter()
         .zip(tracks)
         .map(|(t, id)| TrackConfig::interface(*id, i32::from(t.weight)))
+        .chain(objects.iter().copied())
         .collect();
     let a = &mut c.announce;
     a.second_burst_delay = inst.garp_master_delay;
@@ -202,6 +220,383 @@ fn checksum(mode: ChecksumMode) -> V3Ipv4Checksum {
     match mode {
         ChecksumMode::PseudoHeader => V3Ipv4Checksum::PseudoHeader,
         ChecksumMode::Rfc9568 => V3Ipv4Checksum::Rfc9568,
+    }
+}
+
+/// First track id of `[vrrp.script.NAME]` entries (interface tracks count
+/// from 0); a script's id is this plus its index in the sorted table.
+pub const SCRIPT_TRACK_BASE: u32 = 1 << 20;
+/// First track id of `[vrrp.track_file.NAME]` entries.
+pub const FILE_TRACK_BASE: u32 = 2 << 20;
+/// How often a tracked file is read.
+const TRACK_FILE_POLL: Duration = Duration::from_millis(200);
+
+fn table_id<V>(table: &BTreeMap<String, V>, base: u32, name: &str) -> Option<u32> {
+    let i = table.keys().position(|k| k == name)?;
+    base.checked_add(u32::try_from(i).ok()?)
+}
+
+/// The script and file tracks of `inst` (keepalived `track_script`,
+/// `track_file`): one id per script / file shared by every instance that
+/// tracks it, the reference's weight overriding the object's own.
+///
+/// # Errors
+/// A name with no `[vrrp.script.NAME]` / `[vrrp.track_file.NAME]`.
+pub fn object_tracks(config: &Config, inst: &VrrpInstance) -> Result<Vec<TrackConfig>, String> {
+    let mut out = Vec::new();
+    for t in &inst.track_script {
+        let (Some(id), Some(s)) = (
+            table_id(&config.vrrp.script, SCRIPT_TRACK_BASE, &t.name),
+            config.vrrp.script.get(&t.name),
+        ) else {
+            return Err(format!("{}: unknown script {:?}", inst.name, t.name));
+        };
+        out.push(TrackConfig::script(
+            id,
+            i32::from(t.weight.unwrap_or(s.weight)),
+        ));
+    }
+    for t in &inst.track_file {
+        let (Some(id), Some(f)) = (
+            table_id(&config.vrrp.track_file, FILE_TRACK_BASE, &t.name),
+            config.vrrp.track_file.get(&t.name),
+        ) else {
+            return Err(format!("{}: unknown track file {:?}", inst.name, t.name));
+        };
+        out.push(TrackConfig::file(
+            id,
+            i32::from(t.weight.unwrap_or(f.weight)),
+        ));
+    }
+    Ok(out)
+}
+
+/// keepalived's rise / fall hysteresis for a check script: the first
+/// result sets the state at once; after that `rise` successes (`fall`
+/// failures) in a row are needed to change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptHysteresis {
+    rise: u32,
+    fall: u32,
+    up: Option<bool>,
+    streak: u32,
+}
+
+impl ScriptHysteresis {
+    /// No result yet.
+    #[must_use]
+    pub fn new(rise: u32, fall: u32) -> Self {
+        Self {
+            rise: rise.max(1),
+            fall: fall.max(1),
+            up: None,
+            streak: 0,
+        }
+    }
+
+    /// Records one run; returns the new state when it changed (or is the
+    /// first).
+    pub fn record(&mut self, success: bool) -> Option<bool> {
+        if self.up == Some(success) {
+            self.streak = 0;
+            return None;
+        }
+        self.streak = self.streak.saturating_add(1);
+        let need = if success { self.rise } else { self.fall };
+        if self.up.is_none() || self.streak >= need {
+            self.up = Some(success);
+            self.streak = 0;
+            return Some(success);
+        }
+        None
+    }
+}
+
+/// Runs a `[vrrp.script.NAME]` every `interval` (each run killed after
+/// `timeout`, default `interval`; exit 0 = success) and reports state
+/// changes as `(id, Up/Down)`.
+async fn watch_script(
+    id: u32,
+    name: String,
+    script: VrrpScript,
+    tx: mpsc::UnboundedSender<(u32, TrackState)>,
+) {
+    let Some(argv) = split_command(&script.script) else {
+        tracing::warn!(script = %name, "unparsable command line; script not run");
+        return;
+    };
+    let timeout = script.timeout.unwrap_or(script.interval);
+    let mut hysteresis = ScriptHysteresis::new(script.rise, script.fall);
+    let mut ticker = tokio::time::interval(script.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let outcome = run_script(&argv, timeout).await;
+        if let Some(up) = hysteresis.record(outcome.success()) {
+            tracing::info!(script = %name, ?outcome, up, "VRRP script state changed");
+            let state = if up { TrackState::Up } else { TrackState::Down };
+            if tx.send((id, state)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// The value of a tracked file (keepalived `vrrp_track_file`): the leading
+/// integer of its first word; a missing, empty or non-numeric file counts
+/// as 0; values beyond the `i32` range are clamped.
+#[must_use]
+pub fn track_file_value(contents: Option<&str>) -> i32 {
+    let Some(word) = contents.and_then(|c| c.split_whitespace().next()) else {
+        return 0;
+    };
+    let end = word
+        .char_indices()
+        .find(|&(i, ch)| !(ch.is_ascii_digit() || (i == 0 && (ch == '-' || ch == '+'))))
+        .map_or(word.len(), |(i, _)| i);
+    let digits = word.get(..end).unwrap_or("");
+    let negative = digits.starts_with('-');
+    let magnitude = digits.trim_start_matches(['-', '+']);
+    if magnitude.is_empty() {
+        return 0;
+    }
+    match magnitude.parse::<i64>() {
+        Ok(v) => {
+            let v = if negative { v.saturating_neg() } else { v };
+            i32::try_from(v).unwrap_or(if negative { i32::MIN } else { i32::MAX })
+        }
+        // More digits than an i64 holds.
+        Err(_) if negative => i32::MIN,
+        Err(_) => i32::MAX,
+    }
+}
+
+/// Polls a `[vrrp.track_file.NAME]` and reports value changes.
+async fn watch_file(
+    id: u32,
+    name: String,
+    path: std::path::PathBuf,
+    tx: mpsc::UnboundedSender<(u32, TrackState)>,
+) {
+    let mut last = None;
+    loop {
+        let text = tokio::fs::read_to_string(&path).await.ok();
+        let value = track_file_value(text.as_deref());
+        if last != Some(value) {
+            tracing::info!(track_file = %name, value, "tracked file value");
+            last = Some(value);
+            if tx.send((id, TrackState::Value(value))).is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(TRACK_FILE_POLL).await;
+    }
+}
+
+/// Starts a watcher for every script and file some instance tracks
+/// (keepalived runs only the scripts in use).
+fn spawn_trackers(
+    config: &Config,
+    tx: &mpsc::UnboundedSender<(u32, TrackState)>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let used = |name: &str, files: bool| {
+        config.vrrp.instance.iter().any(|i| {
+            let refs = if files {
+                &i.track_file
+            } else {
+                &i.track_script
+            };
+            refs.iter().any(|t| t.name == name)
+        })
+    };
+    let mut tasks = Vec::new();
+    for (name, script) in &config.vrrp.script {
+        if let Some(id) = table_id(&config.vrrp.script, SCRIPT_TRACK_BASE, name)
+            && used(name, false)
+        {
+            tasks.push(tokio::spawn(watch_script(
+                id,
+                name.clone(),
+                script.clone(),
+                tx.clone(),
+            )));
+        }
+    }
+    for (name, file) in &config.vrrp.track_file {
+        if let Some(id) = table_id(&config.vrrp.track_file, FILE_TRACK_BASE, name)
+            && used(name, true)
+        {
+            tasks.push(tokio::spawn(watch_file(
+                id,
+                name.clone(),
+                file.file.clone(),
+                tx.clone(),
+            )));
+        }
+    }
+    tasks
+}
+
+/// Accept_Mode (RFC 5798 §6.1, §6.4.3) as keepalived's `no_accept`: the
+/// VIPs of non-owner Masters with `accept = false` are dropped on input by
+/// an nftables table of the node's own (ARP is not IP, ND is let through).
+#[derive(Debug)]
+struct AcceptFilter {
+    table: String,
+    drop: std::collections::BTreeSet<IpAddr>,
+    installed: bool,
+    dirty: bool,
+}
+
+/// The nftables table name for `node` (letters, digits, `_` kept).
+#[must_use]
+pub fn accept_table(node: Option<&str>) -> String {
+    let name: String = node
+        .unwrap_or("node")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .take(32)
+        .collect();
+    format!("dsas_vrrp_{name}")
+}
+
+/// The nftables script replacing the table with drop rules for `drop`
+/// (only removing it when `drop` is empty).
+#[must_use]
+pub fn accept_script(table: &str, drop: &std::collections::BTreeSet<IpAddr>) -> String {
+    let mut s = format!("table inet {table} {{}}\ndelete table inet {table}\n");
+    if drop.is_empty() {
+        return s;
+    }
+    let list = |v4: bool| {
+        drop.iter()
+            .filter(|a| a.is_ipv4() == v4)
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    s.push_str(&format!(
+        "table inet {table} {{\n  chain input {{\n    type filter hook input priority filter; policy accept;\n    icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept\n"
+    ));
+    for (v4, fam) in [(true, "ip"), (false, "ip6")] {
+        let l = list(v4);
+        if !l.is_empty() {
+            s.push_str(&format!("    {fam} daddr {{ {l} }} drop\n"));
+        }
+    }
+    s.push_str("  }\n}\n");
+    s
+}
+
+impl AcceptFilter {
+    /// Applies the current set (a no-op when nothing was ever filtered).
+    async fn apply(&mut self) {
+        self.dirty = false;
+        if self.drop.is_empty() && !self.installed {
+            return;
+        }
+        match nft(&accept_script(&self.table, &self.drop)).await {
+            Ok(()) => self.installed = !self.drop.is_empty(),
+            Err(e) => {
+                tracing::warn!(table = %self.table, error = %e, "Accept_Mode rules not applied")
+            }
+        }
+    }
+}
+
+async fn nft(script: &str) -> io::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+    let mut child = tokio::process::Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    if let Some(mut pipe) = child.stdin.take() {
+        pipe.write_all(script.as_bytes()).await?;
+    }
+    let out = child.wait_with_output().await?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "nft: {} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// A keepalived `vrrp_sync_group` as the role sees it: its state derived
+/// from the members' and its notify scripts (`GROUP NAME STATE 0`, the
+/// priority always 0 as keepalived passes it).
+#[derive(Debug)]
+struct Group {
+    name: String,
+    members: Vec<InstanceKey>,
+    /// Last state notified (`None` before the first settled state).
+    state: Option<State>,
+    scripts: NotifyScripts,
+    notifier: Option<Notifier>,
+    outcomes: Option<mpsc::UnboundedReceiver<(Vec<String>, Outcome)>>,
+    pending_scripts: usize,
+}
+
+/// The state of a sync group from its members' (keepalived: the group
+/// moves as one): FAULT if any member is, MASTER / BACKUP once all are;
+/// `None` while members disagree (in transition) or are not started.
+#[must_use]
+pub fn group_state(members: &[State]) -> Option<State> {
+    if members.contains(&State::Fault) {
+        return Some(State::Fault);
+    }
+    let first = *members.first()?;
+    (first != State::Initialize && members.iter().all(|s| *s == first)).then_some(first)
+}
+
+impl Group {
+    fn reap_outcomes(&mut self) {
+        if let Some(rx) = &mut self.outcomes {
+            while rx.try_recv().is_ok() {
+                self.pending_scripts = self.pending_scripts.saturating_sub(1);
+            }
+        }
+    }
+
+    fn notify(&mut self, state: NotifyState) {
+        if let Some(n) = &self.notifier {
+            let queued = self
+                .scripts
+                .commands(NotifyKind::Group, &self.name, state, 0)
+                .len();
+            self.pending_scripts = self.pending_scripts.saturating_add(queued);
+            n.notify(NotifyKind::Group, &self.name, state, 0);
+        }
+    }
+
+    /// Re-derives the state; notifies on a change.
+    fn update(&mut self, router: &Router) {
+        let states: Vec<State> = self
+            .members
+            .iter()
+            .filter_map(|k| router.instance(*k).map(vrrp::Instance::state))
+            .collect();
+        let Some(now_state) = group_state(&states) else {
+            return;
+        };
+        if self.state == Some(now_state) {
+            return;
+        }
+        self.state = Some(now_state);
+        tracing::info!(group = %self.name, state = state_name(now_state), "VRRP sync group state");
+        let n = match now_state {
+            State::Master => NotifyState::Master,
+            State::Backup => NotifyState::Backup,
+            State::Fault => NotifyState::Fault,
+            State::Initialize => return,
+        };
+        self.notify(n);
     }
 }
 
@@ -228,6 +623,9 @@ struct Inst {
     vips: HashMap<IpAddr, (u32, u8)>,
     /// Interface the gratuitous ARPs / NAs leave on (the VMAC if any).
     garp_ifindex: u32,
+    /// `use_vmac` (IPv4 multicast): the socket sending adverts from the
+    /// VMAC; `None`: the interface's shared socket.
+    vmac_sender: Option<Arc<Sock>>,
     scripts: NotifyScripts,
     notifier: Option<Notifier>,
     outcomes: Option<mpsc::UnboundedReceiver<(Vec<String>, Outcome)>>,
@@ -288,6 +686,10 @@ struct Io {
     sockets: HashMap<(u32, Family), Arc<Sock>>,
     frames: HashMap<u32, AsyncPacketSocket>,
     insts: BTreeMap<InstanceKey, Inst>,
+    accept: AcceptFilter,
+    groups: Vec<Group>,
+    /// A state changed in the last drain: re-derive the groups' states.
+    states_changed: bool,
 }
 
 async fn first_ipv4(nl: &Netlink, index: u32, vips: &[IpAddr]) -> io::Result<Option<Ipv4Addr>> {
@@ -338,7 +740,8 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
             let next = u32::try_from(track_ids.len()).unwrap_or(u32::MAX);
             tracks.push(*track_ids.entry(t.name.clone()).or_insert(next));
         }
-        let cfg = instance_config(inst, &facts, &tracks).map_err(io::Error::other)?;
+        let objects = object_tracks(config, inst).map_err(io::Error::other)?;
+        let cfg = instance_config(inst, &facts, &tracks, &objects).map_err(io::Error::other)?;
         // A VMAC carries the VIPs and announcements.
         let mut created_vmac = None;
         let mut vip_default = link.index;
@@ -402,6 +805,7 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
         vrid: c.vrid,
     };
     let mut sync_groups = Vec::new();
+    let mut group_specs = Vec::new();
     for g in &config.vrrp.sync_group {
         let members: Vec<InstanceKey> = g
             .members
@@ -417,7 +821,15 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
             })
             .collect();
         if members.len() >= 2 {
-            sync_groups.push(members);
+            sync_groups.push(members.clone());
+            let scripts = NotifyScripts {
+                master: g.notify_master.clone(),
+                backup: g.notify_backup.clone(),
+                fault: g.notify_fault.clone(),
+                stop: g.notify_stop.clone(),
+                generic: g.notify.clone(),
+            };
+            group_specs.push((g.name.clone(), members, scripts));
         }
     }
     let router = Router::new(
@@ -433,6 +845,15 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
         sockets: HashMap::new(),
         frames: HashMap::new(),
         insts: BTreeMap::new(),
+        accept: AcceptFilter {
+            table: accept_table(config.node.name.as_deref()),
+            drop: std::collections::BTreeSet::new(),
+            // A table left by an earlier run is removed on the first apply.
+            installed: config.vrrp.instance.iter().any(|i| !i.accept),
+            dirty: config.vrrp.instance.iter().any(|i| !i.accept),
+        },
+        groups: Vec::new(),
+        states_changed: false,
     };
     for (cfg, name, interface, version, vips, garp_ifindex, scripts, created_vmac) in insts {
         let key = key_of(&cfg);
@@ -454,6 +875,30 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
             let ifname = io.netlink.link_by_index(garp_ifindex).await?.name;
             e.insert(AsyncPacketSocket::bind(&ifname, 0)?);
         }
+        // keepalived `use_vmac`: adverts leave from the VMAC (its MAC as
+        // Ethernet source), still from the parent's primary address.
+        let vmac_sender = match (cfg.primary_address, &cfg.unicast) {
+            (IpAddr::V4(src), None) if garp_ifindex != cfg.ifindex => {
+                let ifname = io.netlink.link_by_index(garp_ifindex).await?.name;
+                Some(Arc::new(Sock::V4(VrrpSocketV4::open_sender(&ifname, src)?)))
+            }
+            // IPv6: keepalived puts the parent's link-local address on the
+            // VMAC and sends from it there.
+            (IpAddr::V6(src), None) if garp_ifindex != cfg.ifindex => {
+                match io
+                    .netlink
+                    .add_address(garp_ifindex, IpAddr::V6(src), 64)
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(e),
+                }
+                let ifname = io.netlink.link_by_index(garp_ifindex).await?.name;
+                Some(Arc::new(Sock::V6(VrrpSocketV6::open_sender(&ifname, src)?)))
+            }
+            _ => None,
+        };
         let (notifier, outcomes) = if scripts.all().next().is_some() {
             let (tx, rx) = mpsc::unbounded_channel();
             (
@@ -473,6 +918,7 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
                 base_priority: cfg.priority,
                 vips,
                 garp_ifindex,
+                vmac_sender,
                 scripts,
                 notifier,
                 outcomes,
@@ -480,6 +926,26 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
                 created_vmac,
             },
         );
+    }
+    for (name, members, scripts) in group_specs {
+        let (notifier, outcomes) = if scripts.all().next().is_some() {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (
+                Some(Notifier::spawn(scripts.clone(), SCRIPT_TIMEOUT, Some(tx))),
+                Some(rx),
+            )
+        } else {
+            (None, None)
+        };
+        io.groups.push(Group {
+            name,
+            members,
+            state: None,
+            scripts,
+            notifier,
+            outcomes,
+            pending_scripts: 0,
+        });
     }
     Ok((router, io, track_ids))
 }
@@ -495,7 +961,9 @@ async fn drain(router: &mut Router, io: &mut Io) {
                 bytes,
                 ..
             } => {
-                let Some(sock) = io.sockets.get(&(ifindex, Family::of(src))) else {
+                let vmac = io.insts.get(&key).and_then(|i| i.vmac_sender.as_ref());
+                let Some(sock) = vmac.or_else(|| io.sockets.get(&(ifindex, Family::of(src))))
+                else {
                     tracing::warn!(ifindex, %src, "no VRRP socket for advert");
                     continue;
                 };
@@ -512,8 +980,13 @@ async fn drain(router: &mut Router, io: &mut Io) {
                 }
             }
             Output::AddAddress {
-                ifindex, address, ..
+                ifindex,
+                address,
+                accept,
             } => {
+                if !accept && io.accept.drop.insert(address) {
+                    io.accept.dirty = true;
+                }
                 let (index, len) = vip_place(io, key, ifindex, address);
                 match io.netlink.add_address(index, address, len).await {
                     Ok(()) => tracing::info!(?key, %address, "VIP added"),
@@ -522,6 +995,9 @@ async fn drain(router: &mut Router, io: &mut Io) {
                 }
             }
             Output::RemoveAddress { ifindex, address } => {
+                if io.accept.drop.remove(&address) {
+                    io.accept.dirty = true;
+                }
                 let (index, len) = vip_place(io, key, ifindex, address);
                 match io.netlink.del_address(index, address, len).await {
                     Ok(()) => tracing::info!(?key, %address, "VIP removed"),
@@ -530,6 +1006,7 @@ async fn drain(router: &mut Router, io: &mut Io) {
                 }
             }
             Output::StateChanged { from, to, reason } => {
+                io.states_changed = true;
                 let priority = router.instance(key).map_or(0, vrrp::Instance::priority);
                 if let Some(inst) = io.insts.get_mut(&key) {
                     tracing::info!(
@@ -555,6 +1032,15 @@ async fn drain(router: &mut Router, io: &mut Io) {
             Output::Dropped { reason } => tracing::debug!(?key, ?reason, "advert dropped"),
         }
     }
+    if io.accept.dirty {
+        io.accept.apply().await;
+    }
+    if io.states_changed {
+        io.states_changed = false;
+        for g in &mut io.groups {
+            g.update(router);
+        }
+    }
 }
 
 fn vip_place(io: &Io, key: InstanceKey, ifindex: u32, address: IpAddr) -> (u32, u8) {
@@ -566,6 +1052,34 @@ fn vip_place(io: &Io, key: InstanceKey, ifindex: u32, address: IpAddr) -> (u32, 
 
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The role's status reply: [`status`] with, on each sync-group member,
+/// `"sync_group": {"name", "state"}` (state `null` while in transition).
+fn status_json(router: &Router, io: &Io, at: Instant) -> serde_json::Value {
+    let mut v = serde_json::to_value(status(router, io, at)).unwrap_or_default();
+    if let Some(list) = v.as_array_mut() {
+        for (item, key) in list.iter_mut().zip(
+            router
+                .instances()
+                .filter(|(k, _)| io.insts.contains_key(k))
+                .map(|(k, _)| *k),
+        ) {
+            if let (Some(obj), Some(g)) = (
+                item.as_object_mut(),
+                io.groups.iter().find(|g| g.members.contains(&key)),
+            ) {
+                obj.insert(
+                    "sync_group".to_owned(),
+                    serde_json::json!({
+                        "name": g.name,
+                        "state": g.state.map(state_name),
+                    }),
+                );
+            }
+        }
+    }
+    v
 }
 
 /// The status of every instance.
@@ -691,6 +1205,9 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
             None
         }
     };
+    let (track_tx, mut track_rx) = mpsc::unbounded_channel();
+    let trackers = spawn_trackers(&config, &track_tx);
+    drop(track_tx);
     // Staggered start (START_STAGGER): the first instance now.
     let t_start = now();
     let mut starts: VecDeque<(Instant, InstanceKey)> = router
@@ -743,9 +1260,25 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
                 bytes: &p.payload,
             }),
             () = sleep => {
+                // Adverts already received go first: a node that was
+                // stalled (SIGSTOP, a busy host) must hear the Master that
+                // took over before running overdue timers (adverts, GARPs).
+                for _ in 0..PENDING_BEFORE_TIMERS {
+                    let Ok((ifindex, p)) = pkt_rx.try_recv() else { break };
+                    router.handle(now(), Input::Packet {
+                        ifindex,
+                        src: p.src,
+                        dst: p.dst,
+                        ttl: p.ttl,
+                        bytes: &p.payload,
+                    });
+                }
                 let at = now();
                 start_due(&mut router, &mut starts, at);
                 router.handle_timeout(at);
+            }
+            Some((id, state)) = track_rx.recv() => {
+                router.handle(now(), Input::TrackChanged { id, state });
             }
             ev = link => match ev {
                 Some(LinkEvent::Changed(info)) => on_link(&mut router, &info, &mut known, &tracks),
@@ -759,8 +1292,7 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
                 }
             },
             Some(reply) = status_rx.recv() => {
-                let s = status(&router, &io, now());
-                let _ = reply.send(serde_json::to_value(s).unwrap_or_default());
+                let _ = reply.send(status_json(&router, &io, now()));
             }
             () = ctx.shutdown.wait() => break,
         }
@@ -770,15 +1302,22 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
         for inst in io.insts.values_mut().filter(|i| i.pending_scripts > 0) {
             inst.reap_outcomes();
         }
+        for g in io.groups.iter_mut().filter(|g| g.pending_scripts > 0) {
+            g.reap_outcomes();
+        }
     }
     // Goodbye: priority 0 from a Master, VIPs removed, notify_stop.
     router.handle(now(), Input::Shutdown);
     drain(&mut router, &mut io).await;
-    for r in &readers {
+    for r in readers.iter().chain(&trackers) {
         r.abort();
     }
     for inst in io.insts.values_mut() {
         inst.notify(NotifyState::Stop, 0);
+    }
+    // keepalived notifies the groups' STOP after the instances'.
+    for g in &mut io.groups {
+        g.notify(NotifyState::Stop);
     }
     let _ = tokio::time::timeout(STOP_SCRIPTS_WAIT, async {
         for inst in io.insts.values_mut() {
@@ -789,6 +1328,16 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
                     break;
                 }
                 inst.pending_scripts = inst.pending_scripts.saturating_sub(1);
+            }
+        }
+        for g in &mut io.groups {
+            g.reap_outcomes();
+            while g.pending_scripts > 0 {
+                let Some(rx) = &mut g.outcomes else { break };
+                if rx.recv().await.is_none() {
+                    break;
+                }
+                g.pending_scripts = g.pending_scripts.saturating_sub(1);
             }
         }
     })
@@ -842,7 +1391,7 @@ auth_pass = "secret"
 "#,
         );
         let inst = &c.vrrp.instance[0];
-        let v = instance_config(inst, &facts(), &[]).unwrap();
+        let v = instance_config(inst, &facts(), &[], &[]).unwrap();
         assert_eq!(v.ifindex, 7);
         assert_eq!(v.vrid, 51);
         assert_eq!(v.version, Version::V2);
@@ -878,7 +1427,7 @@ virtual_ipaddress = ["10.0.0.101"]
 track_interface = [{ name = "eth1", weight = -20 }]
 "#,
         );
-        let v = instance_config(&c.vrrp.instance[0], &facts(), &[4]).unwrap();
+        let v = instance_config(&c.vrrp.instance[0], &facts(), &[4], &[]).unwrap();
         assert_eq!(v.version, Version::V3);
         assert_eq!(v.advert_interval, Duration::from_millis(100));
         assert_eq!(v.checksum_send, V3Ipv4Checksum::Rfc9568);
@@ -888,7 +1437,7 @@ track_interface = [{ name = "eth1", weight = -20 }]
     }
 
     #[test]
-    fn ipv6_uses_the_link_local_address_and_refuses_scripts() {
+    fn ipv6_link_local_source_and_object_tracks() {
         let c = parse(
             r#"
 [[vrrp.instance]]
@@ -898,25 +1447,183 @@ virtual_router_id = 1
 virtual_ipaddress = ["fe80::100", "2001:db8::100/64"]
 "#,
         );
-        let v = instance_config(&c.vrrp.instance[0], &facts(), &[]).unwrap();
+        let v = instance_config(&c.vrrp.instance[0], &facts(), &[], &[]).unwrap();
         assert_eq!(v.primary_address, "fe80::1".parse::<IpAddr>().unwrap());
         assert_eq!(v.version, Version::V3);
         let mut no_ll = facts();
         no_ll.link_local = None;
-        assert!(instance_config(&c.vrrp.instance[0], &no_ll, &[]).is_err());
+        assert!(instance_config(&c.vrrp.instance[0], &no_ll, &[], &[]).is_err());
         let c = parse(
             r#"
 [vrrp.script.chk]
 script = "/bin/true"
+weight = -30
+[vrrp.script.a_other]
+script = "/bin/false"
+[vrrp.track_file.f]
+file = "/run/f"
+[vrrp.track_file.g]
+file = "/run/g"
+weight = 0
 [[vrrp.instance]]
 name = "VI_1"
 interface = "eth0"
 virtual_router_id = 1
 virtual_ipaddress = ["10.0.0.100"]
-track_script = [{ name = "chk" }]
+track_script = [{ name = "chk" }, { name = "a_other", weight = 10 }]
+track_file = [{ name = "g" }, { name = "f", weight = -5 }]
 "#,
         );
-        let e = instance_config(&c.vrrp.instance[0], &facts(), &[]).unwrap_err();
-        assert!(e.contains("track_script"), "{e}");
+        let inst = &c.vrrp.instance[0];
+        let objects = object_tracks(&c, inst).unwrap();
+        assert_eq!(
+            objects,
+            vec![
+                TrackConfig::script(SCRIPT_TRACK_BASE + 1, -30),
+                TrackConfig::script(SCRIPT_TRACK_BASE, 10),
+                TrackConfig::file(FILE_TRACK_BASE + 1, 0),
+                TrackConfig::file(FILE_TRACK_BASE, -5),
+            ]
+        );
+        let v = instance_config(inst, &facts(), &[], &objects).unwrap();
+        assert_eq!(v.tracks, objects);
+    }
+
+    #[test]
+    fn script_rise_and_fall() {
+        let mut h = ScriptHysteresis::new(2, 3);
+        // The first result decides at once.
+        assert_eq!(h.record(true), Some(true));
+        assert_eq!(h.record(true), None);
+        assert_eq!(h.record(false), None);
+        assert_eq!(h.record(false), None);
+        // A success in between restarts the count.
+        assert_eq!(h.record(true), None);
+        assert_eq!(h.record(false), None);
+        assert_eq!(h.record(false), None);
+        assert_eq!(h.record(false), Some(false));
+        assert_eq!(h.record(true), None);
+        assert_eq!(h.record(true), Some(true));
+        let mut first_fail = ScriptHysteresis::new(5, 5);
+        assert_eq!(first_fail.record(false), Some(false));
+    }
+
+    #[test]
+    fn track_file_values() {
+        assert_eq!(track_file_value(None), 0);
+        assert_eq!(track_file_value(Some("")), 0);
+        assert_eq!(track_file_value(Some("  \n")), 0);
+        assert_eq!(track_file_value(Some("42\n")), 42);
+        assert_eq!(track_file_value(Some(" -7 trailing")), -7);
+        assert_eq!(track_file_value(Some("+3")), 3);
+        assert_eq!(track_file_value(Some("12abc")), 12);
+        assert_eq!(track_file_value(Some("abc")), 0);
+        assert_eq!(track_file_value(Some("-")), 0);
+        assert_eq!(track_file_value(Some("99999999999")), i32::MAX);
+        assert_eq!(track_file_value(Some("-99999999999999999999999")), i32::MIN);
+    }
+
+    /// A real child process: exit status, and a hang killed at the timeout.
+    #[tokio::test]
+    async fn script_watcher_reports_real_runs() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = testkit::exec::TempDir::new().unwrap();
+        let flag = dir.path().join("fail");
+        let script = dir.path().join("chk.sh");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\n[ -e {f}.hang ] && exec sleep 30\n[ ! -e {f} ]\n",
+                f = flag.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let checked = crate::notify::check_script(&script).is_ok();
+        let cfg = VrrpScript {
+            script: script.display().to_string(),
+            interval: Duration::from_millis(50),
+            timeout: Some(Duration::from_millis(300)),
+            weight: 0,
+            rise: 1,
+            fall: 2,
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(watch_script(7, "chk".into(), cfg, tx));
+        let next = async |rx: &mut mpsc::UnboundedReceiver<(u32, TrackState)>| {
+            tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        if !checked {
+            // Not root-owned (run as a user): refused runs count as failures.
+            assert_eq!(next(&mut rx).await, (7, TrackState::Down));
+            task.abort();
+            return;
+        }
+        assert_eq!(next(&mut rx).await, (7, TrackState::Up));
+        std::fs::write(&flag, "").unwrap();
+        assert_eq!(next(&mut rx).await, (7, TrackState::Down));
+        std::fs::remove_file(&flag).unwrap();
+        assert_eq!(next(&mut rx).await, (7, TrackState::Up));
+        let t0 = tokio::time::Instant::now();
+        std::fs::write(dir.path().join("fail.hang"), "").unwrap();
+        assert_eq!(next(&mut rx).await, (7, TrackState::Down));
+        // fall 2: two runs each killed after 300 ms.
+        let took = t0.elapsed();
+        assert!(took >= Duration::from_millis(550), "{took:?}");
+        task.abort();
+    }
+
+    #[test]
+    fn accept_mode_rules() {
+        assert_eq!(accept_table(Some("lb-1.example")), "dsas_vrrp_lb_1_example");
+        assert_eq!(accept_table(None), "dsas_vrrp_node");
+        let none = std::collections::BTreeSet::new();
+        assert_eq!(
+            accept_script("t", &none),
+            "table inet t {}\ndelete table inet t\n"
+        );
+        let drop: std::collections::BTreeSet<IpAddr> = ["10.0.0.100", "2001:db8::1", "10.0.0.101"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(
+            accept_script("t", &drop),
+            "table inet t {}\ndelete table inet t\ntable inet t {\n  chain input {\n    \
+             type filter hook input priority filter; policy accept;\n    \
+             icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n    \
+             ip daddr { 10.0.0.100, 10.0.0.101 } drop\n    \
+             ip6 daddr { 2001:db8::1 } drop\n  }\n}\n"
+        );
+        // keepalived's default without vrrp_strict: accept.
+        let c = parse(
+            r#"
+[[vrrp.instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 1
+virtual_ipaddress = ["10.0.0.100"]
+"#,
+        );
+        assert!(c.vrrp.instance[0].accept);
+        assert!(
+            instance_config(&c.vrrp.instance[0], &facts(), &[], &[])
+                .unwrap()
+                .accept_mode
+        );
+    }
+
+    #[test]
+    fn sync_group_state_from_members() {
+        use State::{Backup, Fault, Initialize, Master};
+        assert_eq!(group_state(&[]), None);
+        assert_eq!(group_state(&[Master, Master]), Some(Master));
+        assert_eq!(group_state(&[Backup, Backup]), Some(Backup));
+        assert_eq!(group_state(&[Master, Backup]), None);
+        assert_eq!(group_state(&[Backup, Initialize]), None);
+        assert_eq!(group_state(&[Initialize, Initialize]), None);
+        assert_eq!(group_state(&[Master, Fault]), Some(Fault));
     }
 }

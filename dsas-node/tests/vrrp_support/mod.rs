@@ -8,7 +8,7 @@
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -19,6 +19,12 @@ use testkit::{Bridge, Netns, Veth};
 
 /// The virtual IP every scenario uses.
 pub const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+/// The virtual IPv6 address of the IPv6 scenarios ([`Spec::ipv6`]).
+pub const VIP6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0x100);
+/// The link-local VIP listed first in the IPv6 scenarios.
+pub const VIP6_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x100);
+/// The client's IPv6 address.
+pub const CLIENT6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, 0x200);
 /// The client's address.
 pub const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 200);
 /// The router interface name in every router namespace.
@@ -30,6 +36,31 @@ pub fn epoch_now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
+}
+
+/// Extra seconds for upper timing bounds under load: twice the worst of
+/// three `sh -c date` fork+exec latencies, measured now (the transition
+/// times come from notify scripts the daemons fork the same way), capped
+/// at 1 s; about 0 on an idle host.
+pub fn load_margin() -> f64 {
+    let mut worst: f64 = 0.0;
+    for _ in 0..3 {
+        let t0 = epoch_now();
+        let out = std::process::Command::new("sh")
+            .args(["-c", "date +%s.%N"])
+            .output();
+        let reported = out
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or(t0);
+        worst = worst.max(reported - t0);
+    }
+    (2.0 * worst).clamp(0.0, 1.0)
 }
 
 /// One router namespace on the LAN.
@@ -87,6 +118,8 @@ impl Lan {
             ns.sysctl("net.ipv4.conf.all.arp_ignore", "1").unwrap();
             ns.sysctl(&format!("net.ipv6.conf.{IFNAME}.accept_dad"), "0")
                 .unwrap();
+            // VMACs made later (IPv6 link-local source of adverts).
+            ns.sysctl("net.ipv6.conf.default.accept_dad", "0").unwrap();
             let addr = Ipv4Addr::new(10, 0, 0, u8::try_from(index + 1).unwrap());
             ns.addr_add(veth.b(), &format!("{addr}/24")).unwrap();
             ns.link_up(veth.b()).unwrap();
@@ -102,7 +135,11 @@ impl Lan {
         let client = Netns::new(&format!("{tag}-c")).unwrap();
         let veth = Veth::new(&sw, "pc", &client, IFNAME).unwrap();
         bridge.attach(veth.a()).unwrap();
+        client
+            .sysctl(&format!("net.ipv6.conf.{IFNAME}.accept_dad"), "0")
+            .unwrap();
         client.addr_add(veth.b(), &format!("{CLIENT}/24")).unwrap();
+        client.addr_add(veth.b(), &format!("{CLIENT6}/64")).unwrap();
         client.link_up(veth.b()).unwrap();
         let client_port = veth.a().to_owned();
         veths.push(veth);
@@ -135,7 +172,12 @@ impl Lan {
 
     /// The client's ARP entry for the VIP (MAC), if it has a usable one.
     pub fn client_vip_mac(&self) -> Option<[u8; 6]> {
-        let n = self.client.neighbor(IFNAME, IpAddr::V4(VIP)).ok()??;
+        self.client_mac_of(IpAddr::V4(VIP))
+    }
+
+    /// The client's neighbour entry (ARP / NDP) for `ip`, if usable.
+    pub fn client_mac_of(&self, ip: IpAddr) -> Option<[u8; 6]> {
+        let n = self.client.neighbor(IFNAME, ip).ok()??;
         if n.is("FAILED") || n.is("INCOMPLETE") {
             return None;
         }
@@ -144,9 +186,51 @@ impl Lan {
 
     /// One ping of the VIP from the client (1 s timeout).
     pub fn ping_once(&self) -> bool {
+        self.ping_addr(IpAddr::V4(VIP))
+    }
+
+    /// One ping (`ping -6` for IPv6) of `ip` from the client.
+    pub fn ping_addr(&self, ip: IpAddr) -> bool {
+        let fam = if ip.is_ipv6() { "-6" } else { "-4" };
         self.client
-            .exec_unchecked(&["ping", "-c1", "-W1", "-n", &VIP.to_string()])
+            .exec_unchecked(&["ping", fam, "-c1", "-W1", "-n", &ip.to_string()])
             .is_ok_and(|o| o.status.success())
+    }
+
+    /// [`Self::client_owner`] for any VIP (ARP or NDP entry).
+    pub fn client_owner_of(&self, ip: IpAddr) -> Option<usize> {
+        if !self.ping_addr(ip) {
+            return None;
+        }
+        let mac = self.client_mac_of(ip)?;
+        let port = self.port_of(mac)?;
+        self.routers.iter().position(|r| r.port == port)
+    }
+
+    /// [`Self::wait_client_owner`] for any VIP.
+    pub fn wait_client_owner_of(
+        &self,
+        ip: IpAddr,
+        want: usize,
+        timeout: Duration,
+    ) -> Result<(), Option<usize>> {
+        let mut last = None;
+        let ok = testkit::wait_for(
+            || {
+                last = self.client_owner_of(ip);
+                last == Some(want)
+            },
+            timeout,
+        );
+        if ok { Ok(()) } else { Err(last) }
+    }
+
+    /// Removes the IPv6 VIP from router `i` wherever it is.
+    pub fn flush_vip6(&self, i: usize) {
+        let r = &self.routers[i];
+        let _ = r.ns.run(&format!(
+            "for d in $(ip -o -6 addr show to {VIP6} | awk '{{print $2}}' | cut -d@ -f1); do ip -6 addr del {VIP6}/64 dev $d 2>/dev/null || ip -6 addr del {VIP6}/128 dev $d; done; true"
+        ));
     }
 
     /// The router that owns the VIP as the client sees it: the client pings
@@ -337,6 +421,12 @@ pub struct Spec {
     pub auth_pass: Option<String>,
     /// Run on the virtual MAC.
     pub use_vmac: bool,
+    /// IPv6 (VRRPv3, [`VIP6`]) instead of IPv4.
+    pub ipv6: bool,
+    /// dsas-node only: extra keys of the `[[vrrp.instance]]` table.
+    pub node_instance: String,
+    /// dsas-node only: extra tables after the instance.
+    pub node_tables: String,
 }
 
 impl Spec {
@@ -352,6 +442,27 @@ impl Spec {
             unicast_peers: Vec::new(),
             auth_pass: None,
             use_vmac: false,
+            ipv6: false,
+            node_instance: String::new(),
+            node_tables: String::new(),
+        }
+    }
+
+    /// The IPv6 variant ([`VIP6`], v3).
+    pub fn v6(mut self) -> Spec {
+        self.ipv6 = true;
+        self.version = 3;
+        self
+    }
+
+    /// The VIPs with their prefix lengths. IPv6: a link-local VIP first
+    /// (RFC 5798 §5.2.9; dsas-node requires it, keepalived logs it,
+    /// strict mode refuses), then [`VIP6`].
+    pub fn vips(&self) -> Vec<String> {
+        if self.ipv6 {
+            vec![format!("{VIP6_LL}/64"), format!("{VIP6}/64")]
+        } else {
+            vec![format!("{VIP}/24")]
         }
     }
 
@@ -469,7 +580,11 @@ impl Keepalived {
         let _ = writeln!(c, "    notify {}", notify.display());
         let _ = writeln!(
             c,
-            "    virtual_ipaddress {{\n        {VIP}/24 dev {IFNAME}\n    }}\n}}"
+            "    virtual_ipaddress {{\n{}    }}\n}}",
+            spec.vips()
+                .iter()
+                .map(|v| format!("        {v} dev {IFNAME}\n"))
+                .collect::<String>()
         );
         c
     }
@@ -604,6 +719,8 @@ pub struct Frr {
     ns: Netns,
     name: String,
     macvlan: String,
+    /// `[IPv4]` / `[IPv6]` in vrrpd's log lines.
+    family_tag: &'static str,
 }
 
 /// FRR's binaries.
@@ -623,7 +740,12 @@ impl Frr {
         if spec.nopreempt {
             let _ = writeln!(c, " no vrrp {v} preempt");
         }
-        let _ = writeln!(c, " vrrp {v} ip {VIP}");
+        if spec.ipv6 {
+            let _ = writeln!(c, " vrrp {v} ipv6 {VIP6_LL}");
+            let _ = writeln!(c, " vrrp {v} ipv6 {VIP6}");
+        } else {
+            let _ = writeln!(c, " vrrp {v} ip {VIP}");
+        }
         c
     }
 
@@ -633,15 +755,18 @@ impl Frr {
         let dir = TempDir::new().unwrap();
         let d = dir.path().display().to_string();
         r.ns.exec(&["chown", "frr:frr", &d]).unwrap();
-        let macvlan = format!("vrrp4-{}", spec.vrid);
-        let vmac = format!("00:00:5e:00:01:{:02x}", spec.vrid);
+        let (fam, fam_byte) = if spec.ipv6 { (6, 2) } else { (4, 1) };
+        let macvlan = format!("vrrp{fam}-{}", spec.vrid);
+        let vmac = format!("00:00:5e:00:{fam_byte:02x}:{:02x}", spec.vrid);
         r.ns.ip(&[
             "link", "add", &macvlan, "link", IFNAME, "type", "macvlan", "mode", "bridge",
         ])
         .unwrap();
         r.ns.ip(&["link", "set", &macvlan, "address", &vmac])
             .unwrap();
-        r.ns.addr_add(&macvlan, &format!("{VIP}/24")).unwrap();
+        for vip in spec.vips() {
+            r.ns.addr_add(&macvlan, &vip).unwrap();
+        }
         r.ns.link_up(&macvlan).unwrap();
         std::fs::write(
             dir.path().join("vrrpd.conf"),
@@ -699,6 +824,7 @@ impl Frr {
             ns: r.ns.clone(),
             name: format!("frr@{}", r.addr),
             macvlan,
+            family_tag: if spec.ipv6 { "[IPv6]" } else { "[IPv4]" },
         };
         if let Err(e) = f
             .wait_state(VrrpState::Backup, Duration::from_secs(10))
@@ -742,7 +868,7 @@ impl Daemon for Frr {
         let log = self.log();
         let last = log
             .lines()
-            .rfind(|l| l.contains("[IPv4]") && l.contains(" -> "))?;
+            .rfind(|l| l.contains(self.family_tag) && l.contains(" -> "))?;
         VrrpState::parse(last.rsplit(" -> ").next()?.trim())
     }
 
@@ -750,7 +876,7 @@ impl Daemon for Frr {
         // "2026/11/23 01:40:26.123456 VRRP: ... [IPv4] Backup -> Master" (UTC).
         let log = self.log();
         let line = log.lines().rfind(|l| {
-            l.contains("[IPv4]")
+            l.contains(self.family_tag)
                 && l.contains(" -> ")
                 && l.rsplit(" -> ")
                     .next()
@@ -890,13 +1016,16 @@ impl DsasNode {
             let _ = writeln!(c, "unicast_peer = [{}]", peers.join(", "));
         }
         let _ = writeln!(c, "notify = \"{}\"", notify.display());
-        let _ = writeln!(c, "virtual_ipaddress = [\"{VIP}/24\"]");
+        let vips: Vec<String> = spec.vips().iter().map(|v| format!("\"{v}\"")).collect();
+        let _ = writeln!(c, "virtual_ipaddress = [{}]", vips.join(", "));
+        c.push_str(&spec.node_instance);
         if let Some(p) = &spec.auth_pass {
             let _ = writeln!(
                 c,
                 "[vrrp.instance.authentication]\nauth_type = \"PASS\"\nauth_pass = \"{p}\""
             );
         }
+        c.push_str(&spec.node_tables);
         c
     }
 
