@@ -5,33 +5,58 @@
 #
 # Per ring: bridge 0 is the root (priority 4096), host A hangs on bridge 0,
 # host B on bridge 1; `ping -i 0.001 -D` from A to B is the 1 ms probe
-# stream (static ARP, so no broadcast is needed). Figures:
-#   initial  : all links up -> first reply
-#   cut      : link 0-1 carrier down -> traffic flowing again (largest gap
-#              between replies; traffic has to go the long way round)
-#   restore  : link 0-1 up again -> largest gap in the stream afterwards
-# Timers everywhere: hello 1 s, max age 10 s, forward delay 6 s (MaxAge
-# bounds the diameter: each hop adds 1 s of message age, and the long way
-# round a ring of 8 is 7 hops; with max age 6 the far bridges would discard
-# the information and the cut would not heal).
+# stream (static ARP, so no broadcast is needed). Figures (ms):
+#   initial  : all ring links up -> first reply
+#   cut      : link 0-1 cut (b0 sets r0 admin down: b0 sees its port go
+#              down, b1 sees carrier loss on l1) -> the gap between replies
+#              spanning the cut; traffic has to go the long way round
+#   restore  : link 0-1 up again -> the outage it causes (largest gap
+#              starting within 2 x hello + 1 s of the restore)
+#   noise    : largest gap between replies in the quiet second before the
+#              cut: the resolution of the probe on this machine
+# Probe limit: iputils ping sends nothing for ~10 ms after a probe goes
+# unanswered (icmp_seq advances by 1-2 across a ~11 ms gap), so an outage
+# of a few ms reads as ~11 ms; NODE_LOG=debug gives dsas-node's own
+# timestamps (link event, BPDUs, port states) for the protocol's share.
+# Each phase lasts until the stream has been flowing again for a while
+# (at least SETTLE s after the event), or until the phase limit
+# (LIMIT_S, default max age + 2 x forward delay + 60 s: 802.1D needs
+# max age + 2 x forward delay in the worst case, an aged-out root port and a
+# blocked port going through Listening and Learning, plus FDB ageing);
+# a figure at the limit means no recovery ("-" = no reply).
 #
-# Usage (root): bench/rstp/run.sh            # builds dsas-node (release)
-#               SIZES="4" IMPLS="dsas" bench/rstp/run.sh
+# Timer profiles (same settings for both implementations):
+#   fast    hello 1 s, max age 8 s, forward delay 5 s. RSTP adds 1 s of
+#           message age per hop (802.1D-2004 17.21.25) and the long way
+#           round a ring of 8 is 7 hops, so max age must be >= 8; 5 s is
+#           the smallest forward delay with 2 x (FwdDelay - 1) >= MaxAge
+#           (17.14), which dsas-node enforces. The kernel itself accepts
+#           down to max age 6 s / forward delay 2 s, but not with a ring
+#           of 8 under RSTP semantics.
+#   default hello 2 s, max age 20 s, forward delay 15 s (802.1D defaults).
+# Kernel STP heals a cut in (max age - message age) + 2 x forward delay:
+# the bridge beyond the cut keeps its stored root information until it
+# ages out, then its formerly blocked port listens and learns.
+#
+# Usage (root): bench/rstp/run.sh                     # fast profile, 3 runs
+#               PROFILES="fast default" RUNS=5 bench/rstp/run.sh
+#               SIZES="4" IMPLS="dsas" SIM=0 bench/rstp/run.sh
+#               NODE_LOG=debug KEEP=1 ...   # keep dsas-node logs (timestamps)
+#               NO_BUILD=1 ...              # use the dsas-node already built
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/rstpnode}
 SIZES=${SIZES:-"4 8"}
 IMPLS=${IMPLS:-"dsas kernel"}
-PHASE_DSAS=${PHASE_DSAS:-3}      # seconds observed after a cut/restore
-PHASE_KERNEL=${PHASE_KERNEL:-45}
+PROFILES=${PROFILES:-"fast"}
+RUNS=${RUNS:-3}
 SIM=${SIM:-1}
-HELLO=${HELLO:-1}
-MAX_AGE=${MAX_AGE:-10}
-FWD_DELAY=${FWD_DELAY:-6}
 
 [ "$(id -u)" = 0 ] || { echo "bench/rstp: needs root" >&2; exit 1; }
-(cd "$ROOT" && cargo build -q --release -p dsas-node)
+if [[ " $IMPLS " == *" dsas "* ]] && [ -z "${NO_BUILD:-}" ]; then
+    (cd "$ROOT" && cargo build -q --release -p dsas-node)
+fi
 NODE=$CARGO_TARGET_DIR/release/dsas-node
 WORK=$(mktemp -d /tmp/rstp-bench.XXXXXX)
 PFX=rb$$
@@ -46,16 +71,37 @@ cleanup() {
 }
 trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
-now() { date +%s.%N; }
+now() { echo "$EPOCHREALTIME"; }
 
-# largest gap (ms) between consecutive replies after epoch $2 in ping log $1,
-# counting from $2 itself.
-gap_after() {
-    awk -v t0="$2" 'match($0, /^\[[0-9.]+\]/) && /bytes from/ {
+# outage (ms) caused by an event at $2 in ping log $1: the largest gap
+# between consecutive replies that starts in [$2, $2 + $3] (the gap that
+# spans $2 starts at the last reply before it); a stream that has not
+# resumed by $4 counts to $4. Gaps starting later are scheduling noise on
+# a loaded machine, not the event (see `noise`).
+outage() {
+    awk -v t0="$2" -v w="$3" -v t1="$4" 'BEGIN { last = 0 }
+        match($0, /^\[[0-9.]+\]/) && /bytes from/ {
         t = substr($0, 2, RLENGTH - 2) + 0
         if (t < t0) { last = t; next }
-        if (last < t0) last = t0
-        g = t - last; if (g > max) max = g; last = t
+        if (t >= t1) exit
+        if (last == 0) last = t0
+        if (last <= t0 + w) { g = t - last; if (g > max) max = g }
+        last = t
+    } END { if (last == 0) last = t0
+        if (last <= t0 + w) { g = t1 - last; if (g > max) max = g }
+        printf "%.1f", max * 1000 }' "$1"
+}
+
+# noise (ms): the largest gap between replies in the second before $2
+# (a quiet, converged stream; what a 1 ms probe can resolve here).
+noise() {
+    awk -v t0="$2" 'BEGIN { last = 0 }
+        match($0, /^\[[0-9.]+\]/) && /bytes from/ {
+        t = substr($0, 2, RLENGTH - 2) + 0
+        if (t < t0 - 1) next
+        if (t >= t0) exit
+        if (last) { g = t - last; if (g > max) max = g }
+        last = t
     } END { printf "%.1f", max * 1000 }' "$1"
 }
 
@@ -63,10 +109,34 @@ first_after() {
     awk -v t0="$2" 'match($0, /^\[[0-9.]+\]/) && /bytes from/ {
         t = substr($0, 2, RLENGTH - 2) + 0
         if (t >= t0) { printf "%.1f", (t - t0) * 1000; found = 1; exit }
-    } END { if (!found) printf "n/a" }' "$1"
+    } END { if (!found) printf "-" }' "$1"
 }
 
-# ring IMPL N -> prints "initial cut restore" in ms
+last_reply() {
+    tail -n 20 "$1" | awk 'match($0, /^\[[0-9.]+\]/) && /bytes from/ {
+        t = substr($0, 2, RLENGTH - 2) } END { print (t == "" ? 0 : t) }'
+}
+
+# wait_phase LOG T0 LIMIT: returns once replies have been flowing for 1 s
+# and at least SETTLE s have passed since T0, or at T0 + LIMIT.
+wait_phase() {
+    local log=$1 t0=$2 limit=$3 t last flowing_since=""
+    while :; do
+        sleep 0.1
+        t=$(now)
+        awk -v t="$t" -v t0="$t0" -v l="$limit" 'BEGIN { exit !(t - t0 >= l) }' && return
+        last=$(last_reply "$log")
+        if awk -v t="$t" -v l="$last" 'BEGIN { exit !(t - l < 0.05) }'; then
+            [ -n "$flowing_since" ] || flowing_since=$t
+            awk -v t="$t" -v t0="$t0" -v f="$flowing_since" -v s="$SETTLE" \
+                'BEGIN { exit !(t - t0 >= s && t - f >= 1) }' && return
+        else
+            flowing_since=""
+        fi
+    done
+}
+
+# ring IMPL N -> prints "initial cut restore noise" in ms
 ring() {
     local impl=$1 n=$2 i j
     cleanup
@@ -79,8 +149,10 @@ ring() {
         ip -n "$ns" link set lo up
         local mac; mac=$(printf '02:00:00:00:01:%02x' $((i + 1)))
         if [ "$impl" = kernel ]; then
+            # iproute2 takes bridge times in centiseconds
             ip -n "$ns" link add br0 address "$mac" type bridge stp_state 1 \
-                forward_delay $((FWD_DELAY * 100)) hello_time $((HELLO * 100)) max_age $((MAX_AGE * 100)) priority $prio mcast_snooping 0
+                forward_delay $((FWD_DELAY * 100)) hello_time $((HELLO * 100)) \
+                max_age $((MAX_AGE * 100)) priority $prio mcast_snooping 0
         else
             ip -n "$ns" link add br0 address "$mac" type bridge stp_state 0 mcast_snooping 0
         fi
@@ -118,7 +190,7 @@ ring() {
                     case $p in h*) printf 'admin_edge = true\n' ;; esac
                 done
             } > "$WORK/b$i.toml"
-            ip netns exec "$PFX-b$i" "$NODE" run --config "$WORK/b$i.toml" 2> "$WORK/b$i.log" &
+            ip netns exec "$PFX-b$i" "$NODE" run --config "$WORK/b$i.toml" 2> "$WORK/$TAG-b$i.log" &
             PIDS+=($!)
         done
         for ((i = 0; i < n; i++)); do
@@ -126,10 +198,8 @@ ring() {
         done
         sleep 0.3
     fi
-    local log=$WORK/ping-$impl-$n.log phase=$PHASE_DSAS
-    [ "$impl" = kernel ] && phase=$PHASE_KERNEL
-    local total=$((phase * 3 + 45))
-    ip netns exec "$PFX-h0" ping -D -i 0.001 -W 0.5 -w "$total" 10.9.0.2 > "$log" 2>&1 &
+    local log=$WORK/ping-$TAG.log
+    ip netns exec "$PFX-h0" stdbuf -oL ping -D -i 0.001 -W 0.5 10.9.0.2 > "$log" 2>&1 &
     local ping=$!
     PIDS+=($ping)
     sleep 0.2
@@ -139,49 +209,82 @@ ring() {
         j=$(((i + 1) % n))
         ip -n "$PFX-b$j" link set "l$j" up
     done
-    # wait for the first reply, then let the tree settle
-    for _ in $(seq 400); do grep -q "bytes from" "$log" && break; sleep 0.1; done
-    sleep "$phase"
+    wait_phase "$log" "$t_up" "$LIMIT"
     local t_cut; t_cut=$(now)
     ip -n "$PFX-b0" link set r0 down
-    sleep "$phase"
+    wait_phase "$log" "$t_cut" "$LIMIT"
     local t_restore; t_restore=$(now)
     ip -n "$PFX-b0" link set r0 up
-    sleep "$phase"
+    wait_phase "$log" "$t_restore" "$LIMIT"
+    local t_end; t_end=$(now)
     kill -INT "$ping" 2>/dev/null || true
     wait "$ping" 2>/dev/null || true
-    local initial cut restore
+    local initial cut restore quiet
     initial=$(first_after "$log" "$t_up")
-    cut=$(gap_after "$log" "$t_cut")
-    restore=$(gap_after "$log" "$t_restore")
-    echo "$initial $cut $restore"
+    # the cut acts at once; a restore acts when BPDUs cross the new link
+    # (within a hello time)
+    cut=$(outage "$log" "$t_cut" 0.1 "$t_restore")
+    restore=$(outage "$log" "$t_restore" $((2 * HELLO + 1)) "$t_end")
+    quiet=$(noise "$log" "$t_cut")
+    echo "$initial $cut $restore $quiet"
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
 
-declare -A R
-for n in $SIZES; do
-    for impl in $IMPLS; do
-        echo "ring of $n, $impl ..." >&2
-        R[$impl-$n]=$(ring "$impl" "$n")
-    done
-done
+median() {
+    tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "-"; exit }
+        if (v[1] == "-") { print "-"; exit }
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
-echo
-echo "RSTP ring benchmark (ms; probe: ping -i 0.001, host A on the root, host B on its neighbour;"
-echo "hello $HELLO s, max age $MAX_AGE s, forward delay $FWD_DELAY s; a cut figure close to the phase"
-echo "length ($PHASE_DSAS s dsas, $PHASE_KERNEL s kernel) or above means no recovery before the restore)"
-printf '%-6s %-8s %12s %12s %12s\n' ring impl initial cut restore
-for n in $SIZES; do
-    for impl in $IMPLS; do
-        read -r a b c <<< "${R[$impl-$n]}"
-        printf '%-6s %-8s %12s %12s %12s\n' "$n" "$impl" "$a" "$b" "$c"
+declare -A R
+for profile in $PROFILES; do
+    case $profile in
+        fast) HELLO=1 MAX_AGE=8 FWD_DELAY=5 ;;
+        default) HELLO=2 MAX_AGE=20 FWD_DELAY=15 ;;
+        *) echo "unknown profile $profile" >&2; exit 2 ;;
+    esac
+    # at least TxHoldCount (6) s: a port that sent its 6 BPDUs in the last
+    # event holds the next one until a tick (802.1D-2004 17.19.44)
+    SETTLE=$((3 * HELLO + 1 > 8 ? 3 * HELLO + 1 : 8))
+    LIMIT=${LIMIT_S:-$((MAX_AGE + 2 * FWD_DELAY + 60))}
+    for n in $SIZES; do
+        for impl in $IMPLS; do
+            for ((run = 1; run <= RUNS; run++)); do
+                TAG=$profile-$impl-$n-$run
+                echo "$profile: ring of $n, $impl, run $run ..." >&2
+                R[$TAG]=$(ring "$impl" "$n")
+                echo "  initial cut restore noise (ms): ${R[$TAG]}" >&2
+            done
+        done
+    done
+    echo
+    echo "RSTP ring benchmark, profile $profile: hello $HELLO s, max age $MAX_AGE s, forward delay $FWD_DELAY s"
+    echo "(ms, median of $RUNS runs [min-max]; probe ping -i 0.001 from a host on the root to a host on its"
+    echo "neighbour; phase limit $LIMIT s; 2-core machine shared with compiles: figures are noisy)"
+    printf '%-5s %-7s %24s %24s %24s %20s\n' ring impl initial cut restore noise
+    for n in $SIZES; do
+        for impl in $IMPLS; do
+            cols=()
+            for k in 1 2 3 4; do
+                vals=""
+                for ((run = 1; run <= RUNS; run++)); do
+                    vals="$vals $(echo "${R[$profile-$impl-$n-$run]}" | cut -d' ' -f$k)"
+                done
+                med=$(echo "$vals" | median)
+                range=$(echo "$vals" | tr ' ' '\n' | grep -v '^$' | sort -g | sed -n '1p;$p' | paste -sd-)
+                cols+=("$med [$range]")
+            done
+            printf '%-5s %-7s %24s %24s %24s %20s\n' "$n" "$impl" "${cols[0]}" "${cols[1]}" "${cols[2]}" "${cols[3]}"
+        done
     done
 done
 
 if [ "$SIM" = 1 ]; then
     echo
-    echo "simulator scale run (rstp/tests/sim_scale.rs, 1000 bridges, release):"
+    echo "simulator scale run (rstp/tests/sim_scale.rs: 1000-bridge random mesh, 30 simulated s, then"
+    echo "checked to be a spanning tree; release build):"
     (cd "$ROOT" && cargo test -q --release -p rstp --test sim_scale --no-run 2>/dev/null)
     (cd "$ROOT" && /usr/bin/time -f "  cpu user %Us sys %Ss, wall %es, max rss %MkB" \
         cargo test -q --release -p rstp --test sim_scale -- --ignored --nocapture 2>&1 |

@@ -375,18 +375,234 @@ pub fn render_status(reply: &Value) -> String {
         let vrrp = (role == "vrrp")
             .then(|| serde_json::from_value::<Vec<VrrpInstanceStatus>>(value.clone()).ok())
             .flatten();
-        match vrrp {
-            Some(instances) => render_vrrp(&mut out, &instances),
-            None => {
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(value).unwrap_or_default()
-                );
+        let rendered = match (role.as_str(), vrrp) {
+            (_, Some(instances)) => {
+                render_vrrp(&mut out, &instances);
+                true
             }
+            ("rstp", None) => render_rstp(&mut out, value),
+            ("health", None) => render_health(&mut out, value),
+            _ => false,
+        };
+        if !rendered {
+            let _ = writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            );
         }
     }
     out
+}
+
+/// Writes `rows` (the first is the header) as left-aligned columns.
+fn table(out: &mut String, rows: &[Vec<String>]) {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
+    }
+}
+
+/// A JSON field as table text: strings bare, `null` / missing as `-`.
+fn cell(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        None | Some(Value::Null) => "-".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => if *b { "yes" } else { "no" }.to_owned(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// One bridge as `mstpctl showbridge` + `mstpctl showport` print it: the
+/// bridge line, then per port its role, state, cost and designated
+/// bridge. False when `value` is not a bridge status.
+fn render_rstp(out: &mut String, value: &Value) -> bool {
+    let bridges: Vec<&Value> = match value {
+        Value::Array(list) => list.iter().collect(),
+        v @ Value::Object(_) => vec![v],
+        _ => return false,
+    };
+    if bridges.iter().any(|b| b.get("ports").is_none()) {
+        return false;
+    }
+    for b in bridges {
+        let root = if b.get("is_root") == Some(&Value::Bool(true)) {
+            " (this bridge is the root)".to_owned()
+        } else {
+            format!(
+                "  root port {}  root path cost {}",
+                cell(b, "root_port"),
+                cell(b, "root_path_cost")
+            )
+        };
+        let _ = writeln!(
+            out,
+            "{} bridge id {}  designated root {}{root}",
+            cell(b, "bridge"),
+            cell(b, "bridge_id"),
+            cell(b, "root")
+        );
+        let _ = writeln!(
+            out,
+            "  max age {}  hello time {}  forward delay {}  topology change {}",
+            cell(b, "max_age"),
+            cell(b, "hello_time"),
+            cell(b, "forward_delay"),
+            cell(b, "topology_change")
+        );
+        let mut rows = vec![
+            [
+                "PORT",
+                "ID",
+                "ROLE",
+                "STATE",
+                "COST",
+                "DSGN-ROOT",
+                "DSGN-COST",
+                "DSGN-BRIDGE",
+                "DSGN-PORT",
+                "EDGE",
+                "P2P",
+                "PROTO",
+                "RX",
+                "TX",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<_>>(),
+        ];
+        for p in b
+            .get("ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let proto = match p.get("send_rstp") {
+                Some(Value::Bool(true)) => "rstp",
+                Some(Value::Bool(false)) => "stp",
+                _ => "-",
+            };
+            rows.push(vec![
+                cell(p, "name"),
+                cell(p, "port_id"),
+                cell(p, "role"),
+                cell(p, "state"),
+                cell(p, "path_cost"),
+                cell(p, "designated_root"),
+                cell(p, "designated_cost"),
+                cell(p, "designated_bridge"),
+                cell(p, "designated_port"),
+                cell(p, "edge"),
+                cell(p, "p2p"),
+                proto.to_owned(),
+                cell(p, "rx_bpdu"),
+                cell(p, "tx_bpdu"),
+            ]);
+        }
+        table(out, &rows);
+    }
+    true
+}
+
+/// The health role: one row per target with its service and quorum, its
+/// state, weight, last check result, check counters and the reason of its
+/// latest transition. False when `value` is not a health status.
+fn render_health(out: &mut String, value: &Value) -> bool {
+    let Some(services) = value.get("services").and_then(Value::as_array) else {
+        return false;
+    };
+    let _ = writeln!(
+        out,
+        "probes in flight {} (max {})",
+        cell(value, "in_flight"),
+        cell(value, "max_concurrent_probes")
+    );
+    let mut rows = vec![
+        [
+            "SERVICE",
+            "QUORUM",
+            "TARGET",
+            "STATE",
+            "WEIGHT",
+            "SINCE",
+            "LAST-CHECK",
+            "RESULT",
+            "TOOK",
+            "CHECKS",
+            "PASS",
+            "FAIL",
+            "TIMEOUT",
+            "REASON",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<_>>(),
+    ];
+    for svc in services {
+        let quorum = match (cell(svc, "quorum"), svc.get("sorry_server_active")) {
+            (q, Some(Value::Bool(true))) => format!("{q} (sorry)"),
+            (q, _) => q,
+        };
+        for t in svc
+            .get("targets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let state = if t.get("ejected") == Some(&Value::Bool(true)) {
+                format!("{} ejected", cell(t, "state"))
+            } else {
+                cell(t, "state")
+            };
+            let seconds = |v: &Value, key: &str| {
+                v.get(key)
+                    .and_then(Value::as_f64)
+                    .map_or_else(|| "-".to_owned(), |s| format!("{s:.1}s"))
+            };
+            let last = t.get("last_check").unwrap_or(&Value::Null);
+            let counters = t.get("counters").unwrap_or(&Value::Null);
+            let reason = t
+                .get("transitions")
+                .and_then(Value::as_array)
+                .and_then(|h| h.last())
+                .map_or_else(|| "-".to_owned(), |tr| cell(tr, "reason"));
+            rows.push(vec![
+                cell(svc, "name"),
+                quorum.clone(),
+                cell(t, "address"),
+                state,
+                cell(t, "weight"),
+                seconds(t, "since_s"),
+                last.get("ago_s")
+                    .and_then(Value::as_f64)
+                    .map_or_else(|| "-".to_owned(), |s| format!("{s:.1}s ago")),
+                cell(last, "result"),
+                last.get("took_ms")
+                    .and_then(Value::as_u64)
+                    .map_or_else(|| "-".to_owned(), |ms| format!("{ms}ms")),
+                cell(counters, "checks"),
+                cell(counters, "passes"),
+                cell(counters, "failures"),
+                cell(counters, "timeouts"),
+                reason,
+            ]);
+        }
+    }
+    table(out, &rows);
+    true
 }
 
 fn render_vrrp(out: &mut String, instances: &[VrrpInstanceStatus]) {
@@ -416,22 +632,7 @@ fn render_vrrp(out: &mut String, instances: &[VrrpInstanceStatus]) {
             counters.join(" "),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        let _ = writeln!(out, "{}", cells.join("  ").trim_end());
-    }
+    table(out, &rows);
 }
 
 #[cfg(test)]
@@ -464,5 +665,66 @@ mod tests {
              VI_1      veth0  51    v3   BACKUP  100/90  10.0.0.2  1.000s  2.609s   adverts_rx=12\n"
         );
         assert_eq!(render_status(&error("nope")), "error: nope\n");
+    }
+
+    #[test]
+    fn renders_rstp_and_health_tables() {
+        let port = |name: &str, n: u16, role: &str, state: &str| {
+            json!({
+                "name": name, "port": n, "port_id": format!("8.00{n}"), "role": role,
+                "state": state, "path_cost": 2000, "designated_root": "8.000.02:00:00:00:00:01",
+                "designated_cost": 0, "designated_bridge": "8.000.02:00:00:00:00:01",
+                "designated_port": "8.001", "edge": false, "p2p": true, "send_rstp": n == 1,
+                "rx_bpdu": 10, "tx_bpdu": 3, "line": "ignored"
+            })
+        };
+        let bridge = json!({
+            "bridge": "br0", "bridge_id": "8.000.02:00:00:00:00:02",
+            "root": "8.000.02:00:00:00:00:01", "root_path_cost": 2000, "root_port": 1,
+            "is_root": false, "max_age": 20, "hello_time": 2, "forward_delay": 15,
+            "topology_change": false,
+            "ports": [port("eth1", 1, "Root", "Forwarding"), port("eth2", 2, "Alternate", "Discarding")]
+        });
+        let health = json!({
+            "uptime_s": 3.0, "in_flight": 1, "max_concurrent_probes": 256,
+            "services": [{
+                "name": "web", "quorum": "UP", "sorry_server": null, "sorry_server_active": false,
+                "targets": [
+                    { "address": "10.0.0.2:80", "state": "UP", "weight": 1, "ejected": false,
+                      "since_s": 12.34, "checkers": ["HTTP_GET"],
+                      "last_check": { "checker": "HTTP_GET", "result": "pass", "ago_s": 0.25, "took_ms": 3 },
+                      "counters": { "checks": 9, "passes": 9, "failures": 0, "timeouts": 0 },
+                      "transitions": [
+                          { "state": "DOWN", "weight": 0, "ago_s": 20.0, "reason": "initial" },
+                          { "state": "UP", "weight": 1, "ago_s": 12.34, "reason": "checker 0 passed" } ] },
+                    { "address": "10.0.0.3:80", "state": "DOWN", "weight": 0, "ejected": true,
+                      "since_s": null, "checkers": ["TCP_CHECK"], "last_check": null,
+                      "counters": null, "transitions": null }
+                ]
+            }],
+            "counters": {}
+        });
+        let reply = json!({
+            "ok": true, "node": "sw1", "pid": 7, "uptime_s": 1.0,
+            "roles": { "health": health, "rstp": bridge }
+        });
+        assert_eq!(
+            render_status(&reply),
+            "node sw1 (pid 7, up 1s)\n\n[health]\n\
+             probes in flight 1 (max 256)\n\
+             SERVICE  QUORUM  TARGET       STATE         WEIGHT  SINCE  LAST-CHECK  RESULT  TOOK  CHECKS  PASS  FAIL  TIMEOUT  REASON\n\
+             web      UP      10.0.0.2:80  UP            1       12.3s  0.2s ago    pass    3ms   9       9     0     0        checker 0 passed\n\
+             web      UP      10.0.0.3:80  DOWN ejected  0       -      -           -       -     -       -     -     -        -\n\
+             \n[rstp]\n\
+             br0 bridge id 8.000.02:00:00:00:00:02  designated root 8.000.02:00:00:00:00:01  root port 1  root path cost 2000\n\
+             \x20 max age 20  hello time 2  forward delay 15  topology change no\n\
+             PORT  ID     ROLE       STATE       COST  DSGN-ROOT                DSGN-COST  DSGN-BRIDGE              DSGN-PORT  EDGE  P2P  PROTO  RX  TX\n\
+             eth1  8.001  Root       Forwarding  2000  8.000.02:00:00:00:00:01  0          8.000.02:00:00:00:00:01  8.001      no    yes  rstp   10  3\n\
+             eth2  8.002  Alternate  Discarding  2000  8.000.02:00:00:00:00:01  0          8.000.02:00:00:00:00:01  8.001      no    yes  stp    10  3\n"
+        );
+        // Anything else still prints as JSON.
+        let other = json!({ "ok": true, "node": "n", "pid": 1, "uptime_s": 0.0,
+            "roles": { "rstp": { "no": "ports" } } });
+        assert!(render_status(&other).contains("\"no\": \"ports\""));
     }
 }

@@ -9,11 +9,14 @@
 //! payload is passed through untouched (the `vrrp` codec computes and
 //! checks the checksum, so `IPV6_CHECKSUM` stays off).
 
-use std::io::{self, IoSliceMut, Read as _};
+use std::io::{self, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nix::sys::socket::{ControlMessageOwned, MsgFlags, SockaddrIn6, recvmsg, setsockopt, sockopt};
+use nix::sys::socket::{
+    ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6, recvmsg, setsockopt, sockopt,
+};
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
@@ -44,6 +47,22 @@ pub struct Received {
     pub ttl: u8,
     /// The VRRP message (IP header removed).
     pub payload: Vec<u8>,
+    /// When the kernel received it (`SO_TIMESTAMPNS`, `CLOCK_REALTIME`):
+    /// the Master_Down_Timer restarts from the advert's arrival, not from
+    /// when the role got round to reading it (RFC 5798 §6.4.2).
+    pub timestamp: Option<SystemTime>,
+}
+
+/// Enables `SO_TIMESTAMPNS` (kernel receive time of every datagram).
+fn timestamps(socket: &Socket, ifname: &str) -> io::Result<()> {
+    setsockopt(socket, sockopt::ReceiveTimestampns, &true)
+        .map_err(|e| ctx("SO_TIMESTAMPNS", ifname, e.into()))
+}
+
+fn timestamp_of(ts: &nix::sys::time::TimeSpec) -> Option<SystemTime> {
+    let secs = u64::try_from(ts.tv_sec()).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec()).ok()?;
+    UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
 }
 
 fn ctx(what: &str, ifname: &str, e: io::Error) -> io::Error {
@@ -85,6 +104,7 @@ fn parse_ipv4(datagram: &[u8]) -> Option<Received> {
         dst: dst.into(),
         ttl: fixed[8],
         payload: payload.to_vec(),
+        timestamp: None,
     })
 }
 
@@ -128,6 +148,7 @@ impl VrrpSocketV4 {
         socket
             .join_multicast_v4_n(&VRRP_GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))
             .map_err(|e| ctx("IP_ADD_MEMBERSHIP 224.0.0.18", ifname, e))?;
+        timestamps(&socket, ifname)?;
         if let Some(src) = source {
             socket
                 .bind(&SocketAddrV4::new(src, 0).into())
@@ -186,11 +207,12 @@ impl VrrpSocketV4 {
     pub async fn recv(&self) -> io::Result<Received> {
         let mut buf = vec![0_u8; RECV_BUF];
         loop {
-            let len = self
+            let (len, timestamp) = self
                 .inner
-                .async_io(Interest::READABLE, |s| (&*s).read(&mut buf))
+                .async_io(Interest::READABLE, |s| recv_v4(s.as_raw_fd(), &mut buf))
                 .await?;
-            if let Some(packet) = buf.get(..len).and_then(parse_ipv4) {
+            if let Some(mut packet) = buf.get(..len).and_then(parse_ipv4) {
+                packet.timestamp = timestamp;
                 return Ok(packet);
             }
         }
@@ -276,6 +298,7 @@ impl VrrpSocketV6 {
             .map_err(|e| ctx("IPV6_RECVHOPLIMIT", ifname, e.into()))?;
         setsockopt(&socket, sockopt::Ipv6RecvPacketInfo, &true)
             .map_err(|e| ctx("IPV6_RECVPKTINFO", ifname, e.into()))?;
+        timestamps(&socket, ifname)?;
         let scope = if source.is_unicast_link_local() {
             ifindex
         } else {
@@ -366,8 +389,22 @@ impl VrrpSocketV6 {
     }
 }
 
+fn recv_v4(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<(usize, Option<SystemTime>)> {
+    let mut cmsg = nix::cmsg_space!(libc::timespec);
+    let mut iov = [IoSliceMut::new(buf)];
+    let msg = recvmsg::<SockaddrIn>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty())
+        .map_err(io::Error::from)?;
+    let mut timestamp = None;
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmTimestampns(ts) = c {
+            timestamp = timestamp_of(&ts);
+        }
+    }
+    Ok((msg.bytes, timestamp))
+}
+
 fn recv_v6(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<Received> {
-    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+    let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, libc::timespec);
     let mut iov = [IoSliceMut::new(buf)];
     let msg = recvmsg::<SockaddrIn6>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty())
         .map_err(io::Error::from)?;
@@ -375,8 +412,10 @@ fn recv_v6(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<Received> {
     let src = msg.address.map(|a| a.ip());
     let mut ttl = None;
     let mut dst = None;
+    let mut timestamp = None;
     for c in msg.cmsgs().map_err(io::Error::from)? {
         match c {
+            ControlMessageOwned::ScmTimestampns(ts) => timestamp = timestamp_of(&ts),
             ControlMessageOwned::Ipv6HopLimit(h) => ttl = u8::try_from(h).ok(),
             ControlMessageOwned::Ipv6PacketInfo(info) => {
                 dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
@@ -400,6 +439,7 @@ fn recv_v6(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<Received> {
         dst: dst.into(),
         ttl,
         payload,
+        timestamp,
     })
 }
 

@@ -109,6 +109,106 @@ fn now() -> Instant {
     Instant::now()
 }
 
+/// A packet's time for the router: the kernel's receive timestamp mapped
+/// onto the monotonic clock (RFC 5798 §6.4.2 restarts the
+/// Master_Down_Timer at the advert's arrival; the reader task and the
+/// channel hop would otherwise push it later), never before `floor` (the
+/// last time fed to the router: its clock must not run backwards) nor
+/// after `at`.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "maps a CLOCK_REALTIME kernel timestamp onto the role's clock"
+)]
+fn packet_time(timestamp: Option<std::time::SystemTime>, at: Instant, floor: Instant) -> Instant {
+    let age = timestamp
+        .and_then(|ts| std::time::SystemTime::now().duration_since(ts).ok())
+        // A wall-clock step makes the age meaningless.
+        .filter(|age| *age <= MAX_RECEIVE_AGE)
+        .unwrap_or_default();
+    at.checked_sub(age).unwrap_or(at).max(floor).min(at)
+}
+
+/// Largest receive age [`packet_time`] trusts.
+const MAX_RECEIVE_AGE: Duration = Duration::from_secs(2);
+
+/// A `CLOCK_MONOTONIC` timerfd (an hrtimer, microsecond-exact) for the
+/// protocol timers: tokio's `sleep_until` rounds up to its 1 ms wheel and
+/// fires up to about 1 ms late, which delays adverts and the takeover.
+/// It never wakes the caller before the deadline.
+struct PreciseTimer {
+    fd: tokio::io::unix::AsyncFd<TimerFd>,
+}
+
+struct TimerFd(nix::sys::timerfd::TimerFd);
+
+impl std::os::fd::AsRawFd for TimerFd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsFd as _;
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+impl PreciseTimer {
+    fn new() -> io::Result<Self> {
+        use nix::sys::timerfd::{ClockId, TimerFlags};
+        let fd = nix::sys::timerfd::TimerFd::new(
+            ClockId::CLOCK_MONOTONIC,
+            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+        )
+        .map_err(io::Error::from)?;
+        // `AsyncFd::new` is deprecated for types whose fd may change; a
+        // `TimerFd` owns its fd for its whole life and closes it only on
+        // drop, after the `AsyncFd` has deregistered it.
+        #[allow(
+            deprecated,
+            reason = "TimerFd owns its fd; the safe form of AsyncFd::register"
+        )]
+        let fd = tokio::io::unix::AsyncFd::new(TimerFd(fd))?;
+        Ok(Self { fd })
+    }
+
+    /// Returns at `deadline` or later (cancel-safe: re-armed on each call).
+    async fn sleep_until(&self, deadline: Instant) -> io::Result<()> {
+        use nix::sys::timerfd::{Expiration, TimerSetTimeFlags};
+        loop {
+            let left = deadline.saturating_duration_since(now());
+            if left.is_zero() {
+                return Ok(());
+            }
+            self.fd
+                .get_ref()
+                .0
+                .set(
+                    Expiration::OneShot(nix::sys::time::TimeSpec::from(left)),
+                    TimerSetTimeFlags::empty(),
+                )
+                .map_err(io::Error::from)?;
+            self.fd
+                .async_io(tokio::io::Interest::READABLE, |t| {
+                    t.0.wait().map_err(io::Error::from)
+                })
+                .await?;
+        }
+    }
+}
+
+/// Sleeps until `deadline`: on `timer` when the last timer wake-up
+/// (`last_wake`) is at least [`PRECISE_GAP`] before it, else (and without a
+/// timer) on tokio's 1 ms wheel, which batches the dense deadlines of many
+/// instances into one wake-up per millisecond, as before.
+async fn sleep_until(timer: Option<&PreciseTimer>, deadline: Instant, last_wake: Instant) {
+    let dense = deadline < last_wake.checked_add(PRECISE_GAP).unwrap_or(last_wake);
+    if let Some(t) = timer.filter(|_| !dense)
+        && t.sleep_until(deadline).await.is_ok()
+    {
+        return;
+    }
+    tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
+}
+
+/// Timer wake-ups closer together than this use tokio's wheel.
+const PRECISE_GAP: Duration = Duration::from_millis(2);
+
 /// What the mapping needs to know about an instance's interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterfaceFacts {
@@ -950,9 +1050,47 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
     Ok((router, io, track_ids))
 }
 
+/// Sends one advert on the instance's socket (its VMAC sender if any).
+async fn send_advert(
+    io: &Io,
+    key: InstanceKey,
+    ifindex: u32,
+    src: IpAddr,
+    dst: IpAddr,
+    bytes: &[u8],
+) {
+    let vmac = io.insts.get(&key).and_then(|i| i.vmac_sender.as_ref());
+    let Some(sock) = vmac.or_else(|| io.sockets.get(&(ifindex, Family::of(src)))) else {
+        tracing::warn!(ifindex, %src, "no VRRP socket for advert");
+        return;
+    };
+    if let Err(e) = sock.send_to(dst, bytes).await {
+        tracing::warn!(?key, %dst, error = %e, "advert not sent");
+    }
+}
+
 /// Executes the router's outputs.
 async fn drain(router: &mut Router, io: &mut Io) {
+    // Adverts go out before the slower outputs (a new Master's VIPs over
+    // netlink, notify scripts): the Backups hear the new Master sooner
+    // (RFC 5798 §6.4.1 sends the advert on entering Master). Everything
+    // else keeps the machine's order (VIP added before its GARP).
+    let mut outputs: Vec<(InstanceKey, Output)> = Vec::new();
     while let Some((key, out)) = router.poll_output() {
+        if let Output::Transmit {
+            ifindex,
+            src,
+            dst,
+            bytes,
+            ..
+        } = &out
+        {
+            send_advert(io, key, *ifindex, *src, *dst, bytes).await;
+        } else {
+            outputs.push((key, out));
+        }
+    }
+    for (key, out) in outputs {
         match out {
             Output::Transmit {
                 ifindex,
@@ -960,17 +1098,7 @@ async fn drain(router: &mut Router, io: &mut Io) {
                 dst,
                 bytes,
                 ..
-            } => {
-                let vmac = io.insts.get(&key).and_then(|i| i.vmac_sender.as_ref());
-                let Some(sock) = vmac.or_else(|| io.sockets.get(&(ifindex, Family::of(src))))
-                else {
-                    tracing::warn!(ifindex, %src, "no VRRP socket for advert");
-                    continue;
-                };
-                if let Err(e) = sock.send_to(dst, &bytes).await {
-                    tracing::warn!(?key, %dst, error = %e, "advert not sent");
-                }
-            }
+            } => send_advert(io, key, ifindex, src, dst, &bytes).await,
             Output::TransmitFrame { frame, .. } => {
                 let ifindex = io.insts.get(&key).map_or(key.ifindex, |i| i.garp_ifindex);
                 if let Some(sock) = io.frames.get(&ifindex)
@@ -1233,6 +1361,13 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
         }
     }
     drain(&mut router, &mut io).await;
+    let timer = PreciseTimer::new()
+        .inspect_err(|e| tracing::warn!(error = %e, "no timerfd; timers may fire up to 1 ms late"))
+        .ok();
+    // The last time fed to the router (packet times never go below it).
+    let mut fed = t_start;
+    // The last timer wake-up (see `sleep_until`).
+    let mut last_wake = t_start;
     tracing::info!(instances = io.insts.len(), "VRRP role running");
     loop {
         let deadline = match (router.poll_timeout(), starts.front()) {
@@ -1241,7 +1376,7 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
         };
         let sleep = async {
             match deadline {
-                Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+                Some(d) => sleep_until(timer.as_ref(), d, last_wake).await,
                 None => std::future::pending().await,
             }
         };
@@ -1252,20 +1387,24 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
             }
         };
         tokio::select! {
-            Some((ifindex, p)) = pkt_rx.recv() => router.handle(now(), Input::Packet {
-                ifindex,
-                src: p.src,
-                dst: p.dst,
-                ttl: p.ttl,
-                bytes: &p.payload,
-            }),
+            Some((ifindex, p)) = pkt_rx.recv() => {
+                fed = packet_time(p.timestamp, now(), fed);
+                router.handle(fed, Input::Packet {
+                    ifindex,
+                    src: p.src,
+                    dst: p.dst,
+                    ttl: p.ttl,
+                    bytes: &p.payload,
+                });
+            }
             () = sleep => {
                 // Adverts already received go first: a node that was
                 // stalled (SIGSTOP, a busy host) must hear the Master that
                 // took over before running overdue timers (adverts, GARPs).
                 for _ in 0..PENDING_BEFORE_TIMERS {
                     let Ok((ifindex, p)) = pkt_rx.try_recv() else { break };
-                    router.handle(now(), Input::Packet {
+                    fed = packet_time(p.timestamp, now(), fed);
+                    router.handle(fed, Input::Packet {
                         ifindex,
                         src: p.src,
                         dst: p.dst,
@@ -1274,23 +1413,30 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
                     });
                 }
                 let at = now();
+                fed = at;
+                last_wake = at;
                 start_due(&mut router, &mut starts, at);
                 router.handle_timeout(at);
             }
             Some((id, state)) = track_rx.recv() => {
-                router.handle(now(), Input::TrackChanged { id, state });
+                fed = now();
+                router.handle(fed, Input::TrackChanged { id, state });
             }
-            ev = link => match ev {
-                Some(LinkEvent::Changed(info)) => on_link(&mut router, &info, &mut known, &tracks),
-                Some(LinkEvent::Removed { index, name }) => {
-                    let gone = LinkInfo { index, name, mac: None, admin_up: false, carrier: false, mtu: None };
-                    on_link(&mut router, &gone, &mut known, &tracks);
+            ev = link => {
+                match ev {
+                    Some(LinkEvent::Changed(info)) => on_link(&mut router, &info, &mut known, &tracks),
+                    Some(LinkEvent::Removed { index, name }) => {
+                        let gone = LinkInfo { index, name, mac: None, admin_up: false, carrier: false, mtu: None };
+                        on_link(&mut router, &gone, &mut known, &tracks);
+                    }
+                    None => {
+                        tracing::warn!("link events ended");
+                        links = None;
+                    }
                 }
-                None => {
-                    tracing::warn!("link events ended");
-                    links = None;
-                }
-            },
+                // on_link reads the clock itself: a floor at or after it.
+                fed = now();
+            }
             Some(reply) = status_rx.recv() => {
                 let _ = reply.send(status_json(&router, &io, now()));
             }
@@ -1521,6 +1667,51 @@ track_file = [{ name = "g" }, { name = "f", weight = -5 }]
         assert_eq!(track_file_value(Some("-")), 0);
         assert_eq!(track_file_value(Some("99999999999")), i32::MAX);
         assert_eq!(track_file_value(Some("-99999999999999999999999")), i32::MIN);
+    }
+
+    /// The kernel timestamp moves a packet's time back by its age, within
+    /// `[floor, at]`; none, a future one or a stale one leaves `at`.
+    #[test]
+    #[allow(clippy::disallowed_methods, reason = "the test reads the clock")]
+    fn packet_time_uses_the_kernel_timestamp() {
+        let at = Instant::now();
+        let floor = at.checked_sub(Duration::from_secs(1)).unwrap();
+        let wall = std::time::SystemTime::now();
+        let ago = |d| wall.checked_sub(Duration::from_millis(d));
+        let got = packet_time(ago(5), at, floor);
+        let back = at.duration_since(got);
+        // 5 ms plus the few microseconds between the two clock reads.
+        assert!(
+            back >= Duration::from_millis(5) && back < Duration::from_millis(6),
+            "{back:?}"
+        );
+        // Never below the floor (the router's clock does not run back).
+        let late_floor = at.checked_sub(Duration::from_millis(2)).unwrap();
+        assert_eq!(packet_time(ago(5), at, late_floor), late_floor);
+        assert_eq!(packet_time(None, at, floor), at);
+        let future = wall.checked_add(Duration::from_secs(1));
+        assert_eq!(packet_time(future, at, floor), at);
+        assert_eq!(packet_time(ago(3_000), at, floor), at);
+    }
+
+    /// The timerfd sleep never returns before its deadline, and is
+    /// cancel-safe: a dropped sleep leaves the next one correct.
+    #[tokio::test]
+    async fn precise_timer_never_fires_early() {
+        let timer = PreciseTimer::new().unwrap();
+        for ms in [0_u64, 1, 3, 10] {
+            let d = now().checked_add(Duration::from_millis(ms)).unwrap();
+            timer.sleep_until(d).await.unwrap();
+            assert!(now() >= d);
+        }
+        let far = now().checked_add(Duration::from_secs(60)).unwrap();
+        let cancelled =
+            tokio::time::timeout(Duration::from_millis(5), timer.sleep_until(far)).await;
+        assert!(cancelled.is_err());
+        let d = now().checked_add(Duration::from_millis(2)).unwrap();
+        timer.sleep_until(d).await.unwrap();
+        let t = now();
+        assert!(t >= d && t < far);
     }
 
     /// A real child process: exit status, and a hang killed at the timeout.

@@ -21,9 +21,9 @@
 
 mod health_support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use health_support::{Node, SRV4, Site, bound, script};
+use health_support::{Node, SRV4, Site, bound, detection_bound, script};
 use nix::sys::signal::Signal;
 use testkit::exec::Child;
 
@@ -218,12 +218,19 @@ fall = 1
         let last = v["last_check"]["result"].as_str().unwrap();
         assert!(last.contains(result), "cases[{t}]: {last} (want {result})");
     }
-    // Freeze nginx: probes time out. keepalived thresholds: the first
-    // failure is retried after delay_before_retry, the second marks it
-    // down: at most 2 × (interval + timeout) + 1 s.
+    // Freeze nginx: probes time out. keepalived thresholds, retry 1: the
+    // retry is due delay_before_retry after the failed probe was due (it
+    // starts when that one times out); the second failure marks it down,
+    // within interval × 2 + timeout (issue 6).
+    let fault = Instant::now();
     nginx.signal(Signal::SIGSTOP).unwrap();
-    let took = node.wait_state("web", 0, "DOWN", Duration::from_secs(6));
-    assert!(took <= bound(2, 0.5, 0.5), "frozen detected in {took:?}");
+    let took = node.detected("web", 0, "DOWN", Duration::from_secs(6), fault);
+    // Two URLs per probe and a shared 2-core CI host: 0.4 s more slack
+    // than the engine's bound (exact times are in healthcheck's tests).
+    assert!(
+        took <= detection_bound(2, 0.5, 0.5) + Duration::from_millis(400),
+        "frozen detected in {took:?}"
+    );
     node.wait_state("web", 1, "DOWN", Duration::from_secs(6));
     let v = node.target("web", 0).unwrap();
     assert!(
@@ -238,11 +245,15 @@ fall = 1
     assert!(took <= bound(1, 0.5, 0.5), "thawed detected in {took:?}");
     node.wait_state("web", 1, "UP", Duration::from_secs(5));
     // Kill it: connections are refused.
+    let fault = Instant::now();
     nginx
         .stop_with(Signal::SIGKILL, Duration::from_secs(1))
         .unwrap();
-    let took = node.wait_state("web", 0, "DOWN", Duration::from_secs(5));
-    assert!(took <= bound(2, 0.5, 0.0), "stopped detected in {took:?}");
+    let took = node.detected("web", 0, "DOWN", Duration::from_secs(5), fault);
+    assert!(
+        took <= detection_bound(2, 0.5, 0.0),
+        "stopped detected in {took:?}"
+    );
     let v = node.target("web", 0).unwrap();
     assert!(
         v["last_check"]["result"]
@@ -253,17 +264,44 @@ fall = 1
     );
     let _nginx = start_nginx(&site);
     node.wait_state("web", 0, "UP", Duration::from_secs(5));
-    // The human status shows the transitions.
+    // The human status: one row per target with its latest transition.
     let text = node.status_text();
     println!("{text}");
     assert!(text.contains("[health]"), "{text}");
-    assert!(
-        text.contains("\"reason\": \"checker 0 failed: Timeout\""),
-        "{text}"
-    );
-    assert!(
-        text.contains("\"reason\": \"checker 0 failed: ConnectFailed\""),
-        "{text}"
+    assert!(!text.contains('{'), "raw JSON in the human status:\n{text}");
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("web ") && l.contains(&format!(" {SRV4}:80 ")))
+        .unwrap_or_else(|| panic!("no web {SRV4}:80 row:\n{text}"));
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols[3], "UP", "{row}");
+    assert!(row.ends_with(" passed"), "{row}");
+    // The transition history (JSON): down on a timeout (frozen), down on a
+    // refused connection (killed), each followed by up.
+    let v = node.target("web", 0).unwrap();
+    let history: Vec<(String, String)> = v["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["state"].as_str().unwrap().to_owned(),
+                t["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let downs: Vec<&str> = history
+        .iter()
+        .filter(|(s, _)| s == "DOWN")
+        .map(|(_, r)| r.as_str())
+        .collect();
+    assert_eq!(
+        downs,
+        [
+            "checker 0 failed: Timeout",
+            "checker 0 failed: ConnectFailed"
+        ],
+        "{history:?}"
     );
     // notify_down twice (frozen, killed), notify_up twice (thawed, restarted).
     assert!(

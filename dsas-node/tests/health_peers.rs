@@ -16,9 +16,9 @@
 mod health_support;
 
 use std::io::{Read as _, Write as _};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use health_support::{Node, SRV4, SRV6, Site, bound, script};
+use health_support::{Node, SRV4, SRV6, Site, bound, detection_bound, script};
 use nix::sys::signal::Signal;
 use testkit::exec::Child;
 
@@ -93,16 +93,19 @@ DNS_CHECK = {{ type = "A", name = "nx.example", connect_port = 53, connect_timeo
         v["last_check"]["result"].as_str().unwrap().contains("Dns"),
         "{v:#}"
     );
+    // keepalived retry 1 (fall 2), fixed rate: within interval × 2 + timeout.
+    let fault = Instant::now();
     dns.signal(Signal::SIGSTOP).unwrap();
-    let took = node.wait_state("dns", 0, "DOWN", Duration::from_secs(5));
-    assert!(took <= bound(2, 0.5, 0.5), "{took:?}");
+    let took = node.detected("dns", 0, "DOWN", Duration::from_secs(5), fault);
+    assert!(took <= detection_bound(2, 0.5, 0.5), "{took:?}");
     dns.signal(Signal::SIGCONT).unwrap();
     let took = node.wait_state("dns", 0, "UP", Duration::from_secs(5));
     assert!(took <= bound(1, 0.5, 0.5), "{took:?}");
+    let fault = Instant::now();
     drop(dns);
     // Port unreachable comes back at once: no timeout needed.
-    let took = node.wait_state("dns", 0, "DOWN", Duration::from_secs(5));
-    assert!(took <= bound(2, 0.5, 0.0), "{took:?}");
+    let took = node.detected("dns", 0, "DOWN", Duration::from_secs(5), fault);
+    assert!(took <= detection_bound(2, 0.5, 0.0), "{took:?}");
     let v = node.target("dns", 0).unwrap();
     assert!(
         v["last_check"]["result"]
@@ -178,15 +181,18 @@ SMTP_CHECK = {{ connect_timeout = 0.5, helo_name = "lb.test" }}
     let log = std::fs::read_to_string(site.path("exim-mainlog")).unwrap_or_default();
     assert!(!log.contains("SMTP protocol error"), "{log}");
     // HAProxy counter: fully up (health 3) → 2 failures → down.
+    // Fixed-rate checks: within interval × fall + timeout (issue 6).
+    let fault = Instant::now();
     smtp.signal(Signal::SIGSTOP).unwrap();
-    let took = node.wait_state("mail", 0, "DOWN", Duration::from_secs(5));
-    assert!(took <= bound(2, 0.5, 0.5), "{took:?}");
+    let took = node.detected("mail", 0, "DOWN", Duration::from_secs(5), fault);
+    assert!(took <= detection_bound(2, 0.5, 0.5), "{took:?}");
     smtp.signal(Signal::SIGCONT).unwrap();
     let took = node.wait_state("mail", 0, "UP", Duration::from_secs(5));
     assert!(took <= bound(2, 0.5, 0.5), "{took:?}");
+    let fault = Instant::now();
     drop(smtp);
-    let took = node.wait_state("mail", 0, "DOWN", Duration::from_secs(5));
-    assert!(took <= bound(2, 0.5, 0.0), "{took:?}");
+    let took = node.detected("mail", 0, "DOWN", Duration::from_secs(5), fault);
+    assert!(took <= detection_bound(2, 0.5, 0.0), "{took:?}");
     let _smtp = exim(&site);
     node.wait_state("mail", 0, "UP", Duration::from_secs(5));
 }
@@ -215,10 +221,11 @@ PING_CHECK = {{ connect_timeout = 0.3 }}
 fn ping_cycle(site: &Site, node: &Node) {
     node.wait_state("icmp", 0, "UP", Duration::from_secs(3));
     node.wait_state("icmp", 1, "UP", Duration::from_secs(3));
+    let fault = Instant::now();
     site.blackhole(true);
     for t in 0..2 {
-        let took = node.wait_state("icmp", t, "DOWN", Duration::from_secs(4));
-        assert!(took <= bound(2, 0.3, 0.3), "{took:?}");
+        let took = node.detected("icmp", t, "DOWN", Duration::from_secs(4), fault);
+        assert!(took <= detection_bound(2, 0.3, 0.3), "{took:?}");
     }
     site.blackhole(false);
     for t in 0..2 {

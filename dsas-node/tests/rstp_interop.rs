@@ -111,6 +111,84 @@ fn check_bpdus(t: &Topo, b: usize, port: &str, root: usize, version: u8) {
     }
 }
 
+/// `dsas-node status` prints the bridge as a table (`mstpctl showport`
+/// columns): one row per port agreeing with `status --json`, no JSON.
+fn check_status_table(t: &Topo, b: usize) {
+    let text = t.bridges[b].status_text();
+    println!("{text}");
+    let json = t.bridges[b].status();
+    assert!(!text.contains('{'), "raw JSON in the human status:\n{text}");
+    assert!(
+        text.contains(&format!(
+            "br0 bridge id {}  designated root {}",
+            json["bridge_id"].as_str().unwrap(),
+            json["root"].as_str().unwrap()
+        )),
+        "{text}"
+    );
+    let header: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("PORT "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "PORT",
+            "ID",
+            "ROLE",
+            "STATE",
+            "COST",
+            "DSGN-ROOT",
+            "DSGN-COST",
+            "DSGN-BRIDGE",
+            "DSGN-PORT",
+            "EDGE",
+            "P2P",
+            "PROTO",
+            "RX",
+            "TX"
+        ]
+    );
+    let ports = json["ports"].as_array().unwrap();
+    for p in ports {
+        let name = p["name"].as_str().unwrap();
+        let row: Vec<&str> = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{text}"))
+            .split_whitespace()
+            .collect();
+        let s = |k: &str| {
+            p[k].as_str()
+                .map_or_else(|| p[k].to_string(), str::to_owned)
+        };
+        let yn = |k: &str| if p[k] == true { "yes" } else { "no" };
+        let proto = if p["send_rstp"] == true {
+            "rstp"
+        } else {
+            "stp"
+        };
+        // RX/TX move between the two queries: compare the columns before.
+        let expected = [
+            name.to_owned(),
+            s("port_id"),
+            s("role"),
+            s("state"),
+            s("path_cost"),
+            s("designated_root"),
+            s("designated_cost"),
+            s("designated_bridge"),
+            s("designated_port"),
+            yn("edge").to_owned(),
+            yn("p2p").to_owned(),
+            proto.to_owned(),
+        ];
+        assert_eq!(row[..12], expected, "{text}");
+    }
+}
+
 fn wait_root(t: &Topo, root: usize) {
     let want = t.bridges[root].id();
     let ok = wait_until(|| t.bridges.iter().all(|b| b.root_id() == want), CONVERGE);
@@ -226,6 +304,7 @@ fn mesh_kernel_root_two_dsas() {
     let alt = t.bridges[d3].port_status(&port_name(d2));
     assert_eq!(alt["role"], "Altn", "{alt}");
     assert_eq!(alt["state"], "disc");
+    check_status_table(&t, d2);
     assert_no_storm(&t, h2, d3, &port_name(k1));
     assert_no_storm(&t, h3, d2, &port_name(d3));
     // (Config BPDUs are checked in the ring: here the kernel bridges are

@@ -64,8 +64,11 @@ impl Thresholds {
 /// When probes run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
-    /// Normal interval (keepalived `delay_loop`, HAProxy `inter`); measured
-    /// from the end of the previous probe (its verdict or its timeout).
+    /// Normal interval (keepalived `delay_loop`, HAProxy `inter`). Probes
+    /// run at a fixed rate: each delay (this, `delay_before_retry`,
+    /// `fast_interval`, `down_interval`) counts from when the previous
+    /// probe was due, and a probe never starts before the previous one
+    /// ended (its verdict or its timeout).
     pub interval: Duration,
     /// Probe timeout (keepalived `connect_timeout`, HAProxy `timeout check`).
     pub timeout: Duration,

@@ -259,6 +259,8 @@ struct Checker {
     next_due: Option<Instant>,
     /// In-flight probe id and its deadline.
     in_flight: Option<(u64, Instant)>,
+    /// When the last probe was due: the schedule is fixed-rate.
+    last_due: Option<Instant>,
 }
 
 impl Checker {
@@ -271,6 +273,22 @@ impl Checker {
 
     fn is_agent(&self) -> bool {
         self.kind == ProbeKind::Agent
+    }
+
+    /// The next probe after one that ended at `now`: fixed-rate, the
+    /// current delay (interval, `delay_before_retry`, `fastinter`,
+    /// `downinter`) after the previous probe was due, never before it
+    /// ended (probes of one checker never overlap). A target that stops
+    /// answering is therefore seen down within `interval · fall + timeout`
+    /// of its death whenever the retry/fast delays do not exceed the
+    /// interval. (keepalived and HAProxy 2.6 both measure the delay from
+    /// the end of the previous check, which adds a timeout per retry.)
+    fn next_due(&self, now: Instant) -> Option<Instant> {
+        let delay = self.delay();
+        match self.last_due.and_then(|due| due.checked_add(delay)) {
+            Some(next) => Some(next.max(now)),
+            None => now.checked_add(delay),
+        }
     }
 
     fn delay(&self) -> Duration {
@@ -384,6 +402,7 @@ impl Engine {
                         counter: Counter::new(cc.thresholds, tc.alpha),
                         next_due,
                         in_flight: None,
+                        last_due: None,
                     });
                     checkers.push(ci);
                 }
@@ -515,6 +534,7 @@ impl Engine {
                     let probe_id = self.next_probe_id;
                     self.next_probe_id = self.next_probe_id.wrapping_add(1);
                     ch.next_due = None;
+                    ch.last_due = Some(due);
                     let deadline = now.checked_add(ch.schedule.timeout);
                     if let Some(d) = deadline {
                         ch.in_flight = Some((probe_id, d));
@@ -603,7 +623,7 @@ impl Engine {
                 Verdict::Agent(_) => {}
             }
         }
-        ch.next_due = now.checked_add(ch.delay());
+        ch.next_due = ch.next_due(now);
         let next = ch.next_due;
         self.timers.reset(Key::Checker(c), None, next);
         if let Some(r) = agent {

@@ -266,24 +266,35 @@ fn timeout_then_late_result_ignored() {
         at(&mut e, t0 + S(4) + MS(999)).is_empty(),
         "spurious timeout is a no-op"
     );
+    // The retry was due delay_before_retry (1 s) after the first probe
+    // started, but a probe never overlaps the one in flight: it starts as
+    // the first one times out (connect_timeout 5 s > 1 s).
+    let out = at(&mut e, t0 + S(5));
+    let id2 = id + 1;
     assert_eq!(
-        at(&mut e, t0 + S(5)),
-        [Output::ProbeTimedOut {
-            target: tid(0, 0),
-            checker: 0,
-            probe_id: id
-        }]
+        out,
+        [
+            Output::ProbeTimedOut {
+                target: tid(0, 0),
+                checker: 0,
+                probe_id: id
+            },
+            Output::StartProbe {
+                target: tid(0, 0),
+                checker: 0,
+                probe_id: id2,
+                kind: ProbeKind::Tcp
+            }
+        ]
     );
     assert_eq!(e.counters().timeouts, 1);
-    // Retry after delay_before_retry, measured from the timeout.
-    assert_eq!(e.poll_timeout(), Some(t0 + S(6)));
+    assert_eq!(e.poll_timeout(), Some(t0 + S(10)));
     assert!(answer(&mut e, t0 + S(5) + MS(10), id, Verdict::PASS).is_empty());
     assert_eq!(e.counters().late_results, 1);
     assert!(answer(&mut e, t0, 999, Verdict::PASS).is_empty());
     assert_eq!(e.counters().unknown_results, 1);
-    let id2 = started(&at(&mut e, t0 + S(6)))[0];
     assert_eq!(e.in_flight(), 1);
-    let out = at(&mut e, t0 + S(11));
+    let out = at(&mut e, t0 + S(10));
     assert_eq!(
         out,
         [
@@ -306,6 +317,8 @@ fn timeout_then_late_result_ignored() {
             },
         ]
     );
+    // Down: delay_loop (60 s) after the retry was due (t0 + 5 s).
+    assert_eq!(e.poll_timeout(), Some(t0 + S(65)));
 }
 
 #[test]
@@ -792,4 +805,210 @@ fn config_errors() {
         )
         .is_err()
     );
+}
+
+/// Runs the single checker of target (0, 0) due at `t`; its probe times
+/// out (no answer), the engine's own timer ends it at `t + timeout`.
+fn time_out(e: &mut Engine, t: Instant, timeout: Duration) -> Vec<Output> {
+    assert_eq!(e.poll_timeout(), Some(t), "probe expected at {t:?}");
+    assert_eq!(started(&at(e, t)).len(), 1);
+    assert_eq!(e.poll_timeout(), Some(t + timeout));
+    at(e, t + timeout)
+        .into_iter()
+        .filter(|o| {
+            !matches!(
+                o,
+                Output::QuorumLost { .. }
+                    | Output::QuorumGained { .. }
+                    | Output::ProbeTimedOut { .. }
+            )
+        })
+        .collect()
+}
+
+/// Fixed rate, both semantic sets: each probe is due the current delay
+/// after the previous one was due (not after it ended), and never
+/// overlaps the one in flight. A target that stops answering (every probe
+/// times out) at `d` is down by `d + interval · fall + timeout`.
+#[test]
+fn fixed_rate_detection_haproxy() {
+    let t0 = Instant::now();
+    let timeout = MS(400);
+    let sched = Schedule {
+        interval: S(1),
+        timeout,
+        ..Schedule::HAPROXY
+    };
+    let th = Thresholds::Haproxy { rise: 2, fall: 3 };
+    let mut e = Engine::new(
+        one(ServiceConfig {
+            targets: vec![target(1, vec![checker(ProbeKind::Tcp, sched, th)])],
+            ..ServiceConfig::default()
+        }),
+        t0,
+    )
+    .unwrap();
+    drain(&mut e);
+    // A pass that takes 300 ms: the next probe is still due at t0 + 1 s.
+    let id = started(&at(&mut e, t0))[0];
+    assert_eq!(e.poll_timeout(), Some(t0 + timeout));
+    assert!(answer(&mut e, t0 + MS(300), id, Verdict::PASS).is_empty());
+    assert_eq!(e.poll_timeout(), Some(t0 + S(1)));
+    // Dies just after t0 + 300 ms: probes at 1, 2, 3 s each time out.
+    assert!(time_out(&mut e, t0 + S(1), timeout).is_empty());
+    assert!(time_out(&mut e, t0 + S(2), timeout).is_empty());
+    let out = time_out(&mut e, t0 + S(3), timeout);
+    assert_eq!(
+        out,
+        [down(
+            tid(0, 0),
+            DownAction::Remove,
+            Reason::CheckFailed {
+                checker: 0,
+                reason: FailReason::Timeout
+            }
+        )]
+    );
+    // Down at 3.4 s, 3.1 s after death: ≤ inter · fall + timeout = 3.4 s.
+    // Still the 1 s rhythm (no downinter configured).
+    assert_eq!(e.poll_timeout(), Some(t0 + S(4)));
+
+    // fastinter while changing, downinter while down, both from when the
+    // previous probe was due.
+    let sched = Schedule {
+        interval: S(2),
+        timeout,
+        warmup: None,
+        fast_interval: Some(MS(500)),
+        down_interval: Some(S(5)),
+    };
+    let mut e = Engine::new(
+        one(ServiceConfig {
+            targets: vec![target(1, vec![checker(ProbeKind::Tcp, sched, th)])],
+            ..ServiceConfig::default()
+        }),
+        t0,
+    )
+    .unwrap();
+    drain(&mut e);
+    assert!(probe(&mut e, t0, Verdict::PASS).is_empty());
+    // First failure at 2 s (times out at 2.4 s); the next is due at
+    // 2 s + fastinter = 2.5 s, the next at 3 s, then down at 3.4 s.
+    assert!(time_out(&mut e, t0 + S(2), timeout).is_empty());
+    assert!(time_out(&mut e, t0 + MS(2500), timeout).is_empty());
+    assert_eq!(time_out(&mut e, t0 + S(3), timeout).len(), 1);
+    // Down: downinter 5 s after the last probe was due.
+    assert_eq!(e.poll_timeout(), Some(t0 + S(8)));
+    // Rising: fastinter.
+    assert!(probe(&mut e, t0 + S(8), Verdict::PASS).is_empty());
+    assert_eq!(probe(&mut e, t0 + MS(8500), Verdict::PASS).len(), 1);
+    assert_eq!(e.poll_timeout(), Some(t0 + MS(10_500)));
+
+    // A probe that takes longer than the interval is followed at once.
+    let slow = Schedule {
+        interval: MS(300),
+        timeout: MS(500),
+        ..Schedule::HAPROXY
+    };
+    let mut e = Engine::new(
+        one(ServiceConfig {
+            targets: vec![target(1, vec![checker(ProbeKind::Tcp, slow, th)])],
+            ..ServiceConfig::default()
+        }),
+        t0,
+    )
+    .unwrap();
+    drain(&mut e);
+    let out = time_out(&mut e, t0, MS(500));
+    assert_eq!(started(&out).len(), 1, "next starts as the last times out");
+    assert_eq!(e.poll_timeout(), Some(t0 + MS(1000)));
+    // That one was due at 0.3 s but started at 0.5 s when the first timed
+    // out; the next is due at 0.6 s, so again it starts as this one ends.
+    let out = at(&mut e, t0 + MS(1000));
+    assert_eq!(started(&out).len(), 1);
+    assert_eq!(e.poll_timeout(), Some(t0 + MS(1500)));
+}
+
+/// keepalived semantics on the fixed-rate schedule: `retry` retries,
+/// `delay_before_retry` after the failed probe was due (not after it
+/// timed out), then `delay_loop`.
+#[test]
+fn fixed_rate_detection_keepalived() {
+    let t0 = Instant::now();
+    let timeout = MS(400);
+    let sched = Schedule {
+        interval: S(1),
+        timeout,
+        ..Schedule::KEEPALIVED
+    };
+    let th = Thresholds::Keepalived {
+        retry: 2,
+        delay_before_retry: MS(500),
+    };
+    let mut e = Engine::new(
+        one(ServiceConfig {
+            targets: vec![target(1, vec![checker(ProbeKind::Tcp, sched, th)])],
+            ..ServiceConfig::default()
+        }),
+        t0,
+    )
+    .unwrap();
+    drain(&mut e);
+    let id = started(&at(&mut e, t0))[0];
+    assert!(answer(&mut e, t0 + MS(200), id, Verdict::PASS).is_empty());
+    // delay_loop from when the passing probe was due.
+    assert_eq!(e.poll_timeout(), Some(t0 + S(1)));
+    // Dead: probe at 1 s times out at 1.4 s; retries at 1.5 s and 2 s
+    // (delay_before_retry after each was due); the third failure
+    // (retry + 1) at 2.4 s marks it down.
+    assert!(time_out(&mut e, t0 + S(1), timeout).is_empty());
+    assert!(time_out(&mut e, t0 + MS(1500), timeout).is_empty());
+    assert_eq!(
+        time_out(&mut e, t0 + S(2), timeout),
+        [down(
+            tid(0, 0),
+            DownAction::Remove,
+            Reason::CheckFailed {
+                checker: 0,
+                reason: FailReason::Timeout
+            }
+        )]
+    );
+    // Down: back to delay_loop; a pass re-adds it, and a pass between
+    // failures resets the retry budget.
+    assert_eq!(e.poll_timeout(), Some(t0 + S(3)));
+    assert_eq!(probe(&mut e, t0 + S(3), Verdict::PASS).len(), 1);
+    assert!(probe(&mut e, t0 + S(4), fail()).is_empty());
+    assert!(probe(&mut e, t0 + MS(4500), Verdict::PASS).is_empty());
+    assert!(probe(&mut e, t0 + MS(5500), fail()).is_empty());
+    assert_eq!(e.poll_timeout(), Some(t0 + S(6)));
+
+    // keepalived defaults (connect_timeout 5 s > delay_before_retry 1 s):
+    // the retry starts as the first probe times out, never overlapping it.
+    let mut e = Engine::new(
+        one(ServiceConfig {
+            targets: vec![target(
+                1,
+                vec![checker(
+                    ProbeKind::Tcp,
+                    Schedule::KEEPALIVED,
+                    Thresholds::KEEPALIVED,
+                )],
+            )],
+            ..ServiceConfig::default()
+        }),
+        t0,
+    )
+    .unwrap();
+    drain(&mut e);
+    let out = time_out(&mut e, t0, S(5));
+    assert_eq!(started(&out).len(), 1);
+    assert_eq!(e.poll_timeout(), Some(t0 + S(10)));
+    let out = at(&mut e, t0 + S(10));
+    assert!(
+        out.iter().any(|o| matches!(o, Output::TargetDown { .. })),
+        "{out:?}"
+    );
+    // Down at 10 s; next probe delay_loop (60 s) after the retry was due.
+    assert_eq!(e.poll_timeout(), Some(t0 + S(65)));
 }

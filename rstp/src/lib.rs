@@ -30,6 +30,23 @@
 //!   stale root information during count to infinity (Elmeleegy, Cox, Ng,
 //!   "Supplemental note on count-to-infinity induced forwarding loops"),
 //!   lets a bridge agree to a proposal and close a forwarding loop.
+//!   Likewise recordAgreement (17.21.9) counts a received agreement, and
+//!   RECEIVE keeps `agree`, only when the message names the root of the
+//!   port priority vector. Without this, during count to infinity after
+//!   the root is cut off from a ring (regression test
+//!   `count_to_infinity_on_ring_after_root_partition`), an agreement given
+//!   for one root reached the proposer after it had moved to another
+//!   (802.1D accepts any Root Port vector worse than the port's) and made
+//!   its Designated Port forward, closing the ring.
+//! * Beyond 802.1D: a Root, Alternate or Backup BPDU from the designated
+//!   bridge address and port number whose information a port holds
+//!   (InferiorRootAlternateInfo, 17.21.8) ages that information out at
+//!   once (rcvdInfoWhile = 0): the sender is no longer designated there.
+//!   802.1D keeps it for up to 3 × HelloTime; during count to infinity on
+//!   a shared LAN a bridge then held a Root Port on withdrawn information
+//!   and a Designated Port on the same LAN, both forwarding on timers
+//!   (regression test
+//!   `count_to_infinity_through_shared_lan_after_root_partition`).
 //! * A Root Port in STP compatibility sends TCNs only while tcWhile runs.
 //! * restrictedTcn suppresses propagation of received TCs only.
 //! * Received times are truncated to whole seconds (as mstpd and OVS do);

@@ -187,18 +187,103 @@ fn proposal_agreement_on_p2p() {
     )));
 }
 
+/// The peer's Root Port answering our proposal: it names our bridge as the
+/// root, at its own root path cost.
+fn agreement_for_root(root: BridgeId) -> Vec<u8> {
+    let body = BpduBody {
+        flags: Flags(Flags::AGREEMENT).with_role(BpduRole::Root),
+        root,
+        root_path_cost: 20_000,
+        bridge: BridgeId::new(0x8000, PEER),
+        port: PortId::new(128, 1),
+        times: BpduTimes::from_secs(1, 20, 2, 15),
+    };
+    BpduFrame {
+        src: PEER,
+        bpdu: Bpdu::Rst { version: 2, body },
+    }
+    .to_bytes()
+}
+
 #[test]
 fn agreement_makes_designated_forward() {
     let (mut b, now) = bridge(|c| c.priority = 0);
     up(&mut b, now, 1);
     assert_eq!(b.port_status(1).unwrap().state, PortState::Discarding);
-    // Peer's root port agrees (its vector is worse than ours).
+    // Peer's root port agrees (its vector is worse than ours, same root).
+    feed(&mut b, now, 1, &agreement_for_root(BridgeId::new(0, MAC)));
+    assert_eq!(b.port_status(1).unwrap().state, PortState::Forwarding);
+}
+
+/// An RST BPDU from `bridge` port 1 naming `root` at `cost`.
+fn rst_from(root: BridgeId, cost: u32, bridge: BridgeId, role: BpduRole, flags: u8) -> Vec<u8> {
+    let body = BpduBody {
+        flags: Flags(flags).with_role(role),
+        root,
+        root_path_cost: cost,
+        bridge,
+        port: PortId::new(128, 1),
+        times: BpduTimes::from_secs(1, 20, 2, 15),
+    };
+    BpduFrame {
+        src: bridge.mac(),
+        bpdu: Bpdu::Rst { version: 2, body },
+    }
+    .to_bytes()
+}
+
+/// Information withdrawn by its designated port (it now sends a Root role
+/// BPDU) is aged out at once (deviation, see the crate docs), not kept for
+/// 3 × HelloTime.
+#[test]
+fn root_role_from_designated_port_withdraws_information() {
+    let (mut b, now) = bridge(|_| {});
+    up(&mut b, now, 1);
+    let upstream = BridgeId::new(0x1000, PEER);
+    let fwd = Flags::LEARNING | Flags::FORWARDING;
+    feed(
+        &mut b,
+        now,
+        1,
+        &rst_from(upstream, 0, upstream, BpduRole::Designated, fwd),
+    );
+    assert_eq!(b.status().root, upstream);
+    assert_eq!(b.port_status(1).unwrap().role, PortRole::Root);
+    // The same port now says it is a Root Port (worse vector): withdrawn.
+    let worse = BridgeId::new(0x2000, [0x02, 0, 0, 0, 0, 0x22]);
+    feed(
+        &mut b,
+        now,
+        1,
+        &rst_from(worse, 40_000, upstream, BpduRole::Root, fwd),
+    );
+    assert!(b.status().is_root);
+    assert_eq!(b.port_status(1).unwrap().role, PortRole::Designated);
+}
+
+/// An agreement holds only for the root it was given for (deviation, see
+/// the crate docs): one naming another root, although its vector is worse
+/// than ours, is stale and leaves the port discarding.
+#[test]
+fn agreement_for_another_root_is_ignored() {
+    let (mut b, now) = bridge(|c| c.priority = 0);
+    up(&mut b, now, 1);
     feed(
         &mut b,
         now,
         1,
         &rst(0x8000, 20_000, BpduRole::Root, Flags::AGREEMENT),
     );
+    assert_eq!(b.port_status(1).unwrap().state, PortState::Discarding);
+    assert_eq!(b.port_status(1).unwrap().role, PortRole::Designated);
+    feed(
+        &mut b,
+        now,
+        1,
+        &agreement_for_root(BridgeId::new(0x1000, MAC)),
+    );
+    assert_eq!(b.port_status(1).unwrap().state, PortState::Discarding);
+    feed(&mut b, now, 1, &agreement_for_root(BridgeId::new(0, MAC)));
     assert_eq!(b.port_status(1).unwrap().state, PortState::Forwarding);
 }
 

@@ -10,6 +10,12 @@
 //! task that waits for a slot (`max_concurrent_probes`, a semaphore), runs
 //! the probe ([`probe::run`]) and sends its verdict back; `ProbeTimedOut`
 //! aborts the task (a MISC_CHECK's process group is killed).
+//!
+//! The loop wakes on a [`TICK`] grid: engine deadlines are rounded up to
+//! it and verdicts that arrive between ticks are handled together, so the
+//! loop runs at most 1 / `TICK` times a second however many checks run
+//! (issue 6: 10,000 checks a second; detection within
+//! `interval × fall + timeout + 10 ms`, of which the grid takes ≤ 4 ms).
 
 pub mod plan;
 pub mod probe;
@@ -42,6 +48,19 @@ pub const EVENT_CAPACITY: usize = 4096;
 const HISTORY: usize = 8;
 
 /// One change of a real server's membership, as a load balancer needs it.
+///
+/// Passive outlier ejection (issue 6) closes the loop through the same
+/// stream, once the load-balancer role of a later issue exists: that role
+/// will report each request or connection outcome for a target it learnt
+/// from here as [`healthcheck::Input::DataPlane`] `{ target: id, success }`
+/// (Envoy: a 5xx or a gateway failure is an error) over a channel this role
+/// will own and feed to its engine, as it feeds probe verdicts. The
+/// engine's outlier detection (consecutive errors, ejection time growing
+/// per ejection up to a cap, at most `max_ejection_percent` of a service
+/// ejected) then takes the target out and back in, and those changes come
+/// out here as events with `up` false / true like any other (reason
+/// `Ejected` / `EjectionEnded` in the log and status). Until then no input
+/// of that kind exists in the node; nothing here stands in for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthEvent {
     /// Virtual server name (`name`, else `IP:PORT`).
@@ -86,6 +105,21 @@ fn now() -> Instant {
     Instant::now()
 }
 
+/// Wake-up grid of the driver loop (see the module doc).
+const TICK: Duration = Duration::from_millis(4);
+
+/// `t` rounded up to the [`TICK`] grid that starts at `origin`.
+fn on_grid(origin: Instant, t: Instant) -> Instant {
+    let tick = TICK.as_nanos();
+    let off = t.saturating_duration_since(origin).as_nanos();
+    off.checked_add(tick.saturating_sub(1))
+        .and_then(|x| x.checked_div(tick))
+        .and_then(|n| n.checked_mul(tick))
+        .and_then(|ns| u64::try_from(ns).ok())
+        .and_then(|ns| origin.checked_add(Duration::from_nanos(ns)))
+        .map_or(t, |g| g.max(t))
+}
+
 /// The monitor-only health-check role.
 #[derive(Debug)]
 pub struct HealthRole {
@@ -128,7 +162,7 @@ impl HealthRole {
         let start = now();
         let engine = Engine::new(plan.engine.clone(), start)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("health: {e}")))?;
-        let (results_tx, mut results) = mpsc::unbounded_channel::<(u64, Verdict)>();
+        let (results_tx, mut results) = mpsc::unbounded_channel::<ProbeDone>();
         let notify_timeout = self
             .config
             .notify_timeout
@@ -157,8 +191,9 @@ impl HealthRole {
             "health checks starting"
         );
         st.drain();
+        let origin = start;
         loop {
-            let deadline = st.engine.poll_timeout();
+            let deadline = st.engine.poll_timeout().map(|d| on_grid(origin, d));
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -166,15 +201,13 @@ impl HealthRole {
                 }
             };
             tokio::select! {
-                Some((id, verdict)) = results.recv() => {
-                    let t = now();
-                    st.result(t, id, verdict);
-                    // Batch whatever else already arrived.
-                    while let Ok((id, verdict)) = results.try_recv() {
-                        st.result(t, id, verdict);
-                    }
+                Some(first) = results.recv() => {
+                    // Wait for the next tick and take every verdict that
+                    // arrived by then in one batch.
+                    tokio::time::sleep_until(on_grid(origin, now()).into()).await;
+                    st.tick(now(), Some(first), &mut results);
                 }
-                () = sleep => st.engine.handle_timeout(now()),
+                () = sleep => st.tick(now(), None, &mut results),
                 Some(reply) = status_rx.recv() => {
                     let _ = reply.send(st.status(now()));
                 }
@@ -227,7 +260,7 @@ fn spawn_notifier(timeout: Duration) -> mpsc::Sender<Vec<String>> {
 #[derive(Debug, Clone)]
 struct LastCheck {
     checker: usize,
-    result: String,
+    result: Verdict,
     at: Instant,
     took: Duration,
 }
@@ -263,6 +296,9 @@ impl TargetState {
 
 type InFlight = (TargetId, usize, Instant, AbortHandle);
 
+/// A probe's id, verdict and end time, sent back by its task.
+type ProbeDone = (u64, Verdict, Instant);
+
 struct State {
     plan: Plan,
     engine: Engine,
@@ -273,7 +309,7 @@ struct State {
     in_flight: HashMap<u64, InFlight>,
     semaphore: Arc<Semaphore>,
     max_concurrent: usize,
-    results_tx: mpsc::UnboundedSender<(u64, Verdict)>,
+    results_tx: mpsc::UnboundedSender<ProbeDone>,
     notify: mpsc::Sender<Vec<String>>,
     start: Instant,
 }
@@ -306,9 +342,9 @@ impl State {
         self.state.get_mut(id.service)?.get_mut(id.target)
     }
 
-    fn result(&mut self, now: Instant, probe_id: u64, verdict: Verdict) {
+    /// A verdict handled at `now` for a probe that ended at `at`.
+    fn result(&mut self, now: Instant, at: Instant, probe_id: u64, verdict: Verdict) {
         if let Some((target, checker, started, _)) = self.in_flight.remove(&probe_id) {
-            let text = verdict_text(&verdict);
             let pass = verdict.is_pass();
             if let Some(t) = self.target_mut(target) {
                 t.checks = t.checks.saturating_add(1);
@@ -319,9 +355,9 @@ impl State {
                 }
                 t.last = Some(LastCheck {
                     checker,
-                    result: text,
-                    at: now,
-                    took: now.saturating_duration_since(started),
+                    result: verdict.clone(),
+                    at,
+                    took: at.saturating_duration_since(started),
                 });
             }
         }
@@ -329,12 +365,32 @@ impl State {
             .handle(now, Input::ProbeResult { probe_id, verdict });
     }
 
+    /// One wake-up: verdicts first (a probe that answered before its
+    /// deadline is not timed out because the tick came later), then the
+    /// engine's timers.
+    fn tick(
+        &mut self,
+        t: Instant,
+        first: Option<ProbeDone>,
+        results: &mut mpsc::UnboundedReceiver<ProbeDone>,
+    ) {
+        if let Some((id, verdict, at)) = first {
+            self.result(t, at, id, verdict);
+        }
+        while let Ok((id, verdict, at)) = results.try_recv() {
+            self.result(t, at, id, verdict);
+        }
+        self.engine.handle_timeout(t);
+    }
+
     fn start_probe(&mut self, target: TargetId, checker: usize, probe_id: u64) {
         let Some(spec) = self.plan.probe(target, checker).cloned() else {
             // Cannot happen (the plan mirrors the engine); fail the probe.
-            let _ = self
-                .results_tx
-                .send((probe_id, Verdict::Fail(healthcheck::FailReason::Driver)));
+            let _ = self.results_tx.send((
+                probe_id,
+                Verdict::Fail(healthcheck::FailReason::Driver),
+                now(),
+            ));
             return;
         };
         let timeout = self
@@ -352,7 +408,7 @@ impl State {
                 return;
             };
             let verdict = probe::run(&spec, probe_id, timeout).await;
-            let _ = tx.send((probe_id, verdict));
+            let _ = tx.send((probe_id, verdict, now()));
         });
         self.in_flight
             .insert(probe_id, (target, checker, now(), task.abort_handle()));
@@ -436,7 +492,7 @@ impl State {
                             t.timeouts = t.timeouts.saturating_add(1);
                             t.last = Some(LastCheck {
                                 checker,
-                                result: "fail: Timeout".to_owned(),
+                                result: Verdict::Fail(healthcheck::FailReason::Timeout),
                                 at: t_now,
                                 took: t_now.saturating_duration_since(started),
                             });
@@ -571,7 +627,7 @@ impl State {
                             "checkers": tp.probes.iter().map(plan::ProbeSpec::describe).collect::<Vec<_>>(),
                             "last_check": st.and_then(|x| x.last.as_ref()).map(|l| json!({
                                 "checker": tp.probes.get(l.checker).map(plan::ProbeSpec::describe),
-                                "result": l.result,
+                                "result": verdict_text(&l.result),
                                 "ago_s": ago(l.at),
                                 "took_ms": u64::try_from(l.took.as_micros()).unwrap_or(u64::MAX).checked_div(1000),
                             })),

@@ -95,6 +95,10 @@ struct Port {
     /// Setting `state` failed (`ENETDOWN`: carrier seen before the
     /// operational state is up); retried on the next link event.
     pending: bool,
+    /// The last BPDU that failed the same way (`ENETDOWN` right after
+    /// carrier returns), sent on the next link event that finds the port
+    /// up: without it the proposal made on link up waits a Hello time.
+    unsent: Option<Vec<u8>>,
 }
 
 async fn run(cfg: RstpConfig, mut ctx: RoleContext) -> io::Result<()> {
@@ -167,6 +171,7 @@ async fn run(cfg: RstpConfig, mut ctx: RoleContext) -> io::Result<()> {
             carrier: link.is_up(),
             state: PortState::Discarding,
             pending,
+            unsent: None,
         });
     }
     drop(rx_tx);
@@ -204,7 +209,11 @@ async fn run(cfg: RstpConfig, mut ctx: RoleContext) -> io::Result<()> {
                     .unwrap_or(t)
             });
         tokio::select! {
-            Some((port, frame)) = rx.recv() => bridge.handle(now(), Input::Bpdu { port, bytes: &frame }),
+            Some((port, frame)) = rx.recv() => {
+                let t = now();
+                bridge.handle(t, Input::Bpdu { port, bytes: &frame });
+                tracing::debug!(port, us = micros(t), "BPDU handled");
+            }
             () = tokio::time::sleep_until(deadline) => bridge.handle_timeout(now()),
             ev = events.next() => match ev {
                 Some(LinkEvent::Changed(info)) => {
@@ -215,6 +224,9 @@ async fn run(cfg: RstpConfig, mut ctx: RoleContext) -> io::Result<()> {
                         if up && (p.pending || up != p.carrier) {
                             apply_state(p, &bp).await;
                         }
+                        if up && let Some(frame) = p.unsent.take() {
+                            send_bpdu(p, frame).await;
+                        }
                         if up != p.carrier {
                             p.carrier = up;
                             if up {
@@ -223,7 +235,10 @@ async fn run(cfg: RstpConfig, mut ctx: RoleContext) -> io::Result<()> {
                                 bridge.handle(now(), Input::LinkUp { port: p.number, speed_mbps, duplex });
                             } else {
                                 tracing::info!(port = %p.name, "link down");
-                                bridge.handle(now(), Input::LinkDown { port: p.number });
+                                p.unsent = None;
+                                let t = now();
+                                bridge.handle(t, Input::LinkDown { port: p.number });
+                                tracing::debug!(port = %p.name, us = micros(t), "link down handled");
                             }
                         }
                     }
@@ -249,29 +264,72 @@ async fn run(cfg: RstpConfig, mut ctx: RoleContext) -> io::Result<()> {
     Ok(())
 }
 
+/// Applies one batch of the bridge's outputs, in the order that keeps
+/// both safety and latency:
+///
+/// 1. ports whose (last) new state is Discarding, so that an Agreement in
+///    the same batch never reaches the peer before the sync it promises
+///    (802.1D-2004 17.29.3) is in the kernel;
+/// 2. the BPDUs, before the other netlink round trips: the peer's rapid
+///    transition waits on them (proposal/agreement, 17.29.3);
+/// 3. Learning/Forwarding states, FDB flushes and logs.
+///
+/// Each step is timed at `debug` (`bench/rstp` reads the timestamps).
 async fn apply_outputs(bridge: &mut Bridge, ports: &mut [Port], bp: &BridgePorts) {
+    let mut batch = Vec::new();
     while let Some(out) = bridge.poll_output() {
+        batch.push(out);
+    }
+    if batch.is_empty() {
+        return;
+    }
+    let start = now();
+    let mut changed: Vec<u16> = Vec::new();
+    for out in &batch {
+        if let Output::SetPortState { port, state } = out
+            && let Some(p) = port_mut(ports, *port)
+        {
+            p.state = *state;
+            if !changed.contains(port) {
+                changed.push(*port);
+            }
+        }
+    }
+    for &number in &changed {
+        if let Some(p) = port_mut(ports, number)
+            && p.state == PortState::Discarding
+        {
+            tracing::info!(port = %p.name, state = %p.state, "port state");
+            apply_state(p, bp).await;
+            tracing::debug!(port = %p.name, us = micros(start), "discarding set");
+        }
+    }
+    for out in &mut batch {
+        if let Output::Transmit { port, frame } = out
+            && let Some(p) = port_mut(ports, *port)
+        {
+            send_bpdu(p, std::mem::take(frame)).await;
+            tracing::trace!(port = %p.name, us = micros(start), "transmit done");
+        }
+    }
+    for &number in &changed {
+        if let Some(p) = port_mut(ports, number)
+            && p.state != PortState::Discarding
+        {
+            tracing::info!(port = %p.name, state = %p.state, "port state");
+            apply_state(p, bp).await;
+            tracing::debug!(port = %p.name, state = %p.state, us = micros(start), "state set");
+        }
+    }
+    for out in batch {
         match out {
-            Output::Transmit { port, frame } => {
-                if let Some(p) = port_mut(ports, port)
-                    && let Err(e) = p.socket.send(&frame).await
-                {
-                    tracing::debug!(port = %p.name, error = %e, "BPDU send failed");
-                }
-            }
-            Output::SetPortState { port, state } => {
-                if let Some(p) = port_mut(ports, port) {
-                    p.state = state;
-                    tracing::info!(port = %p.name, %state, "port state");
-                    apply_state(p, bp).await;
-                }
-            }
+            Output::Transmit { .. } | Output::SetPortState { .. } => {}
             Output::FlushFdb { port } => {
                 if let Some(p) = port_mut(ports, port) {
-                    tracing::debug!(port = %p.name, "FDB flush");
                     if let Err(e) = bp.flush(p.index).await {
                         tracing::warn!(port = %p.name, error = %e, "FDB flush");
                     }
+                    tracing::debug!(port = %p.name, us = micros(start), "FDB flushed");
                 }
             }
             Output::RoleChanged { port, role } => {
@@ -293,6 +351,27 @@ async fn apply_outputs(bridge: &mut Bridge, ports: &mut [Port], bp: &BridgePorts
             }
         }
     }
+}
+
+/// Sends one BPDU; one refused for want of an operational link
+/// (`ENETDOWN`) is kept for the port's next link event.
+async fn send_bpdu(p: &mut Port, frame: Vec<u8>) {
+    match p.socket.send(&frame).await {
+        Ok(_) => {
+            p.unsent = None;
+            tracing::debug!(port = %p.name, "BPDU sent");
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ENETDOWN) => {
+            tracing::debug!(port = %p.name, "BPDU held until the port is operational");
+            p.unsent = Some(frame);
+        }
+        Err(e) => tracing::debug!(port = %p.name, error = %e, "BPDU send failed"),
+    }
+}
+
+/// Microseconds since `start` (debug timings).
+fn micros(start: Instant) -> u64 {
+    u64::try_from(now().saturating_duration_since(start).as_micros()).unwrap_or(u64::MAX)
 }
 
 /// Sets the kernel port state to what RSTP wants; a port that is not

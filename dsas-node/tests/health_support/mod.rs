@@ -178,6 +178,40 @@ impl Node {
         start.elapsed()
     }
 
+    /// Waits until target `t` of `svc` is in `state` and returns how long
+    /// after `fault` the node made the transition, from the status's
+    /// `since_s` (ms resolution) read right after the poll that saw it, so
+    /// polling delays do not count (the result errs on the late side by
+    /// at most the status call's own duration).
+    pub fn detected(
+        &self,
+        svc: &str,
+        t: usize,
+        state: &str,
+        within: Duration,
+        fault: Instant,
+    ) -> Duration {
+        let seen = testkit::exec::wait_for_value(
+            || {
+                let v = self.target(svc, t)?;
+                let after = Instant::now();
+                (v.get("state")?.as_str()? == state).then_some((v, after))
+            },
+            within,
+        );
+        let Some((v, after)) = seen else {
+            panic!(
+                "{svc}[{t}] not {state} within {within:?}: {}\nnode stderr:\n{}",
+                serde_json::to_string_pretty(&self.target(svc, t)).unwrap_or_default(),
+                std::fs::read_to_string(self.child.stderr_path()).unwrap_or_default()
+            );
+        };
+        let since = Duration::from_secs_f64(v["since_s"].as_f64().unwrap());
+        let took = after.saturating_duration_since(fault).saturating_sub(since);
+        eprintln!("{svc}[{t}] {state} {took:?} after the fault");
+        took
+    }
+
     /// Asserts target `t` stays in `state` for `during`.
     pub fn stays(&self, svc: &str, t: usize, state: &str, during: Duration) {
         let start = Instant::now();
@@ -202,6 +236,19 @@ pub fn signal(pid: u32, sig: nix::sys::signal::Signal) {
 /// retry delays, plus 1 s of slack for status polling and scheduling.
 pub fn bound(checks: u32, interval: f64, timeout: f64) -> Duration {
     Duration::from_secs_f64(f64::from(checks) * (interval + timeout) + 1.0)
+}
+
+/// Slack on a detection bound measured from the node's own transition
+/// time: the issue's 10 ms plus 90 ms for scheduling on a 2-core machine
+/// shared with compilers.
+pub const TOLERANCE: Duration = Duration::from_millis(100);
+
+/// Issue 6 detection bound for a target that stops answering: probes run
+/// at a fixed rate, so it is down within `interval × fall + timeout`
+/// (keepalived: `fall` = `retry + 1`, retries no further apart than
+/// `max(delay_before_retry, timeout)` ≤ `interval`) plus [`TOLERANCE`].
+pub fn detection_bound(fall: u32, interval: f64, timeout: f64) -> Duration {
+    Duration::from_secs_f64(f64::from(fall) * interval + timeout) + TOLERANCE
 }
 
 /// Writes an executable script.

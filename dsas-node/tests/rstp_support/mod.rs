@@ -345,6 +345,17 @@ impl Br {
         v["roles"]["rstp"].clone()
     }
 
+    /// `dsas-node status` (the human form), whole.
+    pub fn status_text(&self) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dsas-node"))
+            .args(["status", "--socket"])
+            .arg(self.socket())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Our port `port`'s status object.
     pub fn port_status(&self, port: &str) -> serde_json::Value {
         let s = self.status();

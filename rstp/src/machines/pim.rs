@@ -66,6 +66,12 @@ fn same_root_mine(p: &Port) -> bool {
     p.designated_priority.root == p.port_priority.root
 }
 
+/// Whether the message priority vector names the root held in the port
+/// priority vector (an agreement or agree flag holds for one root only).
+fn same_root_received(p: &Port) -> bool {
+    p.msg_priority.root == p.port_priority.root
+}
+
 /// betterorsameInfo(Received) (17.21.1).
 fn better_or_same_received(p: &Port) -> bool {
     p.info_is == InfoIs::Received && p.msg_priority <= p.port_priority
@@ -123,10 +129,15 @@ fn record_proposal(p: &mut Port) {
     }
 }
 
-/// recordAgreement() (17.21.9).
+/// recordAgreement() (17.21.9). An agreement counts only when it names the
+/// root of the port priority vector: one given for another root is stale.
 fn record_agreement(p: &mut Port, ctx: &Ctx) {
     let rst = p.rx.is_some_and(|r| r.is_rst());
-    if ctx.rstp_version && p.oper_p2p && rst && rx_flags(p).is_some_and(|f| f.has(Flags::AGREEMENT))
+    if ctx.rstp_version
+        && p.oper_p2p
+        && rst
+        && rx_flags(p).is_some_and(|f| f.has(Flags::AGREEMENT))
+        && same_root_received(p)
     {
         p.agreed = true;
         p.proposing = false;
@@ -166,6 +177,17 @@ fn updt_rcvd_info_while(p: &mut Port) {
     };
 }
 
+/// Whether the message comes from the designated bridge address and port
+/// number whose information the port holds, in a role other than
+/// Designated: that port no longer offers the information, so it is aged
+/// out at once rather than kept until rcvdInfoWhile expires (deviation,
+/// see the crate docs).
+fn withdrawn(p: &Port) -> bool {
+    p.info_is == InfoIs::Received
+        && p.msg_priority.designated_bridge.mac() == p.port_priority.designated_bridge.mac()
+        && p.msg_priority.designated_port.number() == p.port_priority.designated_port.number()
+}
+
 /// RECEIVE and the state it selects, then back to CURRENT.
 fn receive(p: &mut Port, ctx: &Ctx) {
     p.rcvd_info = rcv_info(p);
@@ -175,7 +197,7 @@ fn receive(p: &mut Port, ctx: &Ctx) {
             p.proposing = false;
             record_proposal(p);
             set_tc_flags(p);
-            p.agree = p.agree && better_or_same_received(p);
+            p.agree = p.agree && better_or_same_received(p) && same_root_received(p);
             p.port_priority = p.msg_priority;
             p.port_times = p.msg_times;
             updt_rcvd_info_while(p);
@@ -192,6 +214,9 @@ fn receive(p: &mut Port, ctx: &Ctx) {
         RcvdInfo::InferiorRootAlternate => {
             record_agreement(p, ctx);
             set_tc_flags(p);
+            if withdrawn(p) {
+                p.rcvd_info_while = 0;
+            }
         }
         RcvdInfo::Other => {}
     }
