@@ -89,6 +89,24 @@ fn common(domain: Domain, ifname: &str) -> io::Result<Socket> {
 /// adverts (the kernel caps it at `net.core.wmem_max`).
 const SEND_BUFFER: usize = 2 << 20;
 
+/// What every IPv4 VRRP socket sends with (RFC 5798 §5.1.1.3): TTL 255
+/// (unicast and multicast), no loopback of its own adverts, TOS.
+fn send_options_v4(socket: &Socket, ifname: &str) -> io::Result<()> {
+    let ttl = u32::from(VRRP_TTL);
+    socket
+        .set_ttl_v4(ttl)
+        .map_err(|e| ctx("IP_TTL", ifname, e))?;
+    socket
+        .set_multicast_ttl_v4(ttl)
+        .map_err(|e| ctx("IP_MULTICAST_TTL", ifname, e))?;
+    socket
+        .set_multicast_loop_v4(false)
+        .map_err(|e| ctx("IP_MULTICAST_LOOP", ifname, e))?;
+    socket
+        .set_tos_v4(u32::from(VRRP_TOS))
+        .map_err(|e| ctx("IP_TOS", ifname, e))
+}
+
 /// Parses the IPv4 header the kernel hands to raw sockets.
 fn parse_ipv4(datagram: &[u8]) -> Option<Received> {
     let (fixed, _) = datagram.split_first_chunk::<20>()?;
@@ -132,19 +150,7 @@ impl VrrpSocketV4 {
     pub fn open_with_source(ifname: &str, source: Option<Ipv4Addr>) -> io::Result<Self> {
         let ifindex = if_nametoindex(ifname)?;
         let socket = common(Domain::IPV4, ifname)?;
-        let ttl = u32::from(VRRP_TTL);
-        socket
-            .set_ttl_v4(ttl)
-            .map_err(|e| ctx("IP_TTL", ifname, e))?;
-        socket
-            .set_multicast_ttl_v4(ttl)
-            .map_err(|e| ctx("IP_MULTICAST_TTL", ifname, e))?;
-        socket
-            .set_multicast_loop_v4(false)
-            .map_err(|e| ctx("IP_MULTICAST_LOOP", ifname, e))?;
-        socket
-            .set_tos_v4(u32::from(VRRP_TOS))
-            .map_err(|e| ctx("IP_TOS", ifname, e))?;
+        send_options_v4(&socket, ifname)?;
         socket
             .join_multicast_v4_n(&VRRP_GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))
             .map_err(|e| ctx("IP_ADD_MEMBERSHIP 224.0.0.18", ifname, e))?;
@@ -170,19 +176,7 @@ impl VrrpSocketV4 {
     pub fn open_sender(ifname: &str, source: Ipv4Addr) -> io::Result<Self> {
         let ifindex = if_nametoindex(ifname)?;
         let socket = common(Domain::IPV4, ifname)?;
-        let ttl = u32::from(VRRP_TTL);
-        socket
-            .set_ttl_v4(ttl)
-            .map_err(|e| ctx("IP_TTL", ifname, e))?;
-        socket
-            .set_multicast_ttl_v4(ttl)
-            .map_err(|e| ctx("IP_MULTICAST_TTL", ifname, e))?;
-        socket
-            .set_multicast_loop_v4(false)
-            .map_err(|e| ctx("IP_MULTICAST_LOOP", ifname, e))?;
-        socket
-            .set_tos_v4(u32::from(VRRP_TOS))
-            .map_err(|e| ctx("IP_TOS", ifname, e))?;
+        send_options_v4(&socket, ifname)?;
         // Bound to the source: the kernel would otherwise pick an address
         // of the VMAC, i.e. a VIP.
         socket
