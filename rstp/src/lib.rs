@@ -38,6 +38,16 @@
 //!   for one root reached the proposer after it had moved to another
 //!   (802.1D accepts any Root Port vector worse than the port's) and made
 //!   its Designated Port forward, closing the ring.
+//! * Beyond 802.1D: recordAgreement counts an agreement only once the port
+//!   has sent an RST BPDU in its present Designated role for its present
+//!   root (`offered`). An agreement that arrives earlier answers an offer
+//!   made before the port changed role: after a root is cut off, two
+//!   bridges on one link each briefly made it their Root Port and sent
+//!   crossed agreements; both then moved their Root Ports elsewhere, made
+//!   the link Designated at both ends, and, with TxHoldCount holding back
+//!   the BPDUs that would have settled it, each forwarded on the other's
+//!   stale agreement, closing a loop (regression test
+//!   `loop_right_after_link_failure_with_hub`).
 //! * Beyond 802.1D: a Root, Alternate or Backup BPDU from the designated
 //!   bridge address and port number whose information a port holds
 //!   (InferiorRootAlternateInfo, 17.21.8) ages that information out at

@@ -110,6 +110,11 @@ pub(crate) struct Port {
     pub oper_p2p: bool,
     pub path_cost: u32,
     pub loop_inconsistent: bool,
+    /// Whether the port has sent an RST BPDU in its present Designated
+    /// role and for its present root since it took them; an agreement
+    /// received before then answers an older offer (deviation, see the
+    /// crate docs).
+    pub offered: bool,
     pub root_guard_blocking: bool,
     pub tc_this_tick: u16,
     pub last_state: Option<PortState>,
@@ -190,6 +195,7 @@ impl Port {
             oper_p2p: false,
             path_cost: cfg.path_cost.unwrap_or_else(|| default_path_cost(0)),
             loop_inconsistent: false,
+            offered: false,
             root_guard_blocking: false,
             tc_this_tick: 0,
             last_state: None,

@@ -45,6 +45,9 @@ fn enter_aged(p: &mut Port) {
 fn update(p: &mut Port) {
     p.proposing = false;
     p.proposed = false;
+    if !same_root_mine(p) {
+        p.offered = false;
+    }
     p.agreed = p.agreed && better_or_same_mine(p) && same_root_mine(p);
     p.synced = p.synced && p.agreed;
     p.port_priority = p.designated_priority;
@@ -130,7 +133,8 @@ fn record_proposal(p: &mut Port) {
 }
 
 /// recordAgreement() (17.21.9). An agreement counts only when it names the
-/// root of the port priority vector: one given for another root is stale.
+/// root of the port priority vector and the port has sent its present
+/// Designated information (`offered`): otherwise it answers an older offer.
 fn record_agreement(p: &mut Port, ctx: &Ctx) {
     let rst = p.rx.is_some_and(|r| r.is_rst());
     if ctx.rstp_version
@@ -138,6 +142,7 @@ fn record_agreement(p: &mut Port, ctx: &Ctx) {
         && rst
         && rx_flags(p).is_some_and(|f| f.has(Flags::AGREEMENT))
         && same_root_received(p)
+        && p.offered
     {
         p.agreed = true;
         p.proposing = false;

@@ -23,6 +23,7 @@ pub(crate) enum State {
 fn set_role(p: &mut Port, role: PortRole, fx: &mut Fx<'_>) {
     if p.role != role {
         p.role = role;
+        p.offered = false;
         fx.out.push_back(Output::RoleChanged {
             port: p.number(),
             role,

@@ -71,6 +71,9 @@ fn tx_rstp(p: &mut Port, fx: &mut Fx<'_>) {
             bits |= bit;
         }
     }
+    if role == BpduRole::Designated {
+        p.offered = true;
+    }
     let b = body(p, Flags(bits).with_role(role));
     send(
         p,
