@@ -129,6 +129,18 @@ pub struct VrrpInstanceStatus {
     pub master_down_remaining_ms: Option<u64>,
     /// Counters (RFC 6527 names), e.g. `adverts_rx`, `became_master`.
     pub counters: BTreeMap<String, u64>,
+    /// The sync group the instance belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_group: Option<SyncGroupStatus>,
+}
+
+/// A sync group as seen from one of its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncGroupStatus {
+    /// Group name.
+    pub name: String,
+    /// The state all members share; `None` while they are in transition.
+    pub state: Option<String>,
 }
 
 /// A server-side error in a response.
@@ -608,7 +620,7 @@ fn render_health(out: &mut String, value: &Value) -> bool {
 fn render_vrrp(out: &mut String, instances: &[VrrpInstanceStatus]) {
     let header = [
         "INSTANCE", "IFACE", "VRID", "VER", "STATE", "PRIO", "MASTER", "ADVERT", "DOWN-IN",
-        "COUNTERS",
+        "GROUP", "COUNTERS",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| (*s).to_owned()).collect()];
     for i in instances {
@@ -629,6 +641,11 @@ fn render_vrrp(out: &mut String, instances: &[VrrpInstanceStatus]) {
             ms(i.advert_interval_ms),
             i.master_down_remaining_ms
                 .map_or_else(|| "-".to_owned(), ms),
+            // NAME/STATE, `~` while the members are in transition.
+            i.sync_group.as_ref().map_or_else(
+                || "-".to_owned(),
+                |g| format!("{}/{}", g.name, g.state.as_deref().unwrap_or("~")),
+            ),
             counters.join(" "),
         ]);
     }
@@ -653,16 +670,31 @@ mod tests {
             advert_interval_ms: 1000,
             master_down_remaining_ms: Some(2609),
             counters: BTreeMap::from([("adverts_rx".into(), 12), ("became_master".into(), 0)]),
+            sync_group: None,
         };
+        let mut grouped = inst.clone();
+        grouped.name = "VI_2".into();
+        grouped.sync_group = Some(SyncGroupStatus {
+            name: "G1".into(),
+            state: Some("BACKUP".into()),
+        });
+        let mut moving = grouped.clone();
+        moving.name = "VI_3".into();
+        moving.sync_group = Some(SyncGroupStatus {
+            name: "G1".into(),
+            state: None,
+        });
         let reply = json!({
             "ok": true, "node": "lb1", "pid": 42, "uptime_s": 10.2,
-            "roles": { "vrrp": [inst], "other": { "x": 1 } }
+            "roles": { "vrrp": [inst, grouped, moving], "other": { "x": 1 } }
         });
         assert_eq!(
             render_status(&reply),
             "node lb1 (pid 42, up 10s)\n\n[other]\n{\n  \"x\": 1\n}\n\n[vrrp]\n\
-             INSTANCE  IFACE  VRID  VER  STATE   PRIO    MASTER    ADVERT  DOWN-IN  COUNTERS\n\
-             VI_1      veth0  51    v3   BACKUP  100/90  10.0.0.2  1.000s  2.609s   adverts_rx=12\n"
+             INSTANCE  IFACE  VRID  VER  STATE   PRIO    MASTER    ADVERT  DOWN-IN  GROUP      COUNTERS\n\
+             VI_1      veth0  51    v3   BACKUP  100/90  10.0.0.2  1.000s  2.609s   -          adverts_rx=12\n\
+             VI_2      veth0  51    v3   BACKUP  100/90  10.0.0.2  1.000s  2.609s   G1/BACKUP  adverts_rx=12\n\
+             VI_3      veth0  51    v3   BACKUP  100/90  10.0.0.2  1.000s  2.609s   G1/~       adverts_rx=12\n"
         );
         assert_eq!(render_status(&error("nope")), "error: nope\n");
     }

@@ -6,6 +6,7 @@
 //! * [`netlink`]: addresses, VMAC macvlans, link events (rtnetlink).
 //! * [`vrrp_io`]: raw IP protocol-112 sockets (IPv4 and IPv6).
 //! * [`notify`]: keepalived-compatible notify scripts.
+//! * [`sysctl`]: interface settings changed for VMACs, put back on exit.
 //! * [`sys`]: AF_PACKET sockets and tokio registration; all `unsafe` of the
 //!   node lives there.
 
@@ -17,5 +18,6 @@ pub mod notify;
 pub mod roles;
 pub mod rstp_role;
 pub mod sys;
+pub mod sysctl;
 pub mod vrrp_io;
 pub mod vrrp_role;

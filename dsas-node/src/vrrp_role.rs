@@ -17,11 +17,19 @@
 //!   carries the VIPs, the gratuitous ARPs / NAs and (multicast, as
 //!   keepalived) the adverts, whose IP source stays the parent's primary
 //!   address (IPv6: the parent's link-local address, added to the VMAC as
-//!   keepalived does); adverts are received on the parent.
+//!   keepalived does); adverts are received on the parent. IPv4 VMACs get
+//!   keepalived's interface settings ([`crate::sysctl`]: `arp_ignore`,
+//!   `accept_local`, `rp_filter`, `promote_secondaries`, the parent's
+//!   `arp_ignore` / `arp_filter`, `all.rp_filter` cleared).
+//! * Unicast mode (`unicast_peer`): adverts to each peer from
+//!   `unicast_src_ip` (IPv4: default the primary address; IPv6: default the
+//!   link-local address, or any address of the link as keepalived allows).
 //! * Shutdown ([`RoleContext::shutdown`]): [`Input::Shutdown`] (a Master
 //!   sends priority 0 and removes its VIPs), `notify_stop`, created VMACs
-//!   deleted.
-//! * Status: [`VrrpInstanceStatus`] per instance for `dsas-node status`.
+//!   deleted, the link-local address taken off an operator's IPv6 VMAC,
+//!   interface settings put back.
+//! * Status: [`VrrpInstanceStatus`] per instance for `dsas-node status`,
+//!   with its sync group and the group's state.
 //! * Tracking (keepalived `track_interface`, `track_script`,
 //!   `track_file`): link events feed interface tracks; each
 //!   `[vrrp.script.NAME]` in use runs as a child process every `interval`
@@ -55,13 +63,14 @@ use vrrp::{
 };
 
 use crate::config::{ChecksumMode, Config, UseVmac, VrrpInstance, VrrpScript};
-use crate::control::{VrrpInstanceStatus, status_channel};
+use crate::control::{SyncGroupStatus, VrrpInstanceStatus, status_channel};
 use crate::netlink::{LinkEvent, LinkEvents, LinkInfo, Netlink, virtual_mac};
 use crate::notify::{
     Notifier, NotifyKind, NotifyScripts, NotifyState, Outcome, run_script, split_command,
 };
 use crate::roles::{Role, RoleContext, RoleFuture};
 use crate::sys::AsyncPacketSocket;
+use crate::sysctl::Sysctls;
 use crate::vrrp_io::{Received, VrrpSocketV4, VrrpSocketV6, link_local_address};
 
 /// How long `notify_stop` scripts may still run at shutdown.
@@ -238,6 +247,8 @@ pub fn instance_config(
     let ipv6 = inst.is_ipv6();
     let primary: IpAddr = match (ipv6, inst.unicast_src_ip) {
         (false, Some(src)) => src,
+        // keepalived: IPv6 unicast adverts leave from `unicast_src_ip`.
+        (true, Some(src)) if !inst.unicast_peer.is_empty() => src,
         (false, None) => iface
             .primary_v4
             .map(IpAddr::V4)
@@ -731,6 +742,9 @@ struct Inst {
     outcomes: Option<mpsc::UnboundedReceiver<(Vec<String>, Outcome)>>,
     pending_scripts: usize,
     created_vmac: Option<u32>,
+    /// The parent's link-local address the role put on an operator-made
+    /// IPv6 VMAC: (VMAC index, address), removed at shutdown.
+    added_link_local: Option<(u32, Ipv6Addr)>,
 }
 
 impl Inst {
@@ -790,6 +804,8 @@ struct Io {
     groups: Vec<Group>,
     /// A state changed in the last drain: re-derive the groups' states.
     states_changed: bool,
+    /// Interface settings changed for IPv4 VMACs, put back at shutdown.
+    sysctls: Sysctls,
 }
 
 async fn first_ipv4(nl: &Netlink, index: u32, vips: &[IpAddr]) -> io::Result<Option<Ipv4Addr>> {
@@ -815,6 +831,7 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
     let mut track_ids: HashMap<String, u32> = HashMap::new();
     let mut configs = Vec::new();
     let mut insts = Vec::new();
+    let mut vmacs_v4: Vec<(String, String)> = Vec::new();
     let all_vips: Vec<IpAddr> = config
         .vrrp
         .instance
@@ -846,6 +863,9 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
         let mut created_vmac = None;
         let mut vip_default = link.index;
         if let Some(name) = inst.vmac_name() {
+            if !inst.is_ipv6() {
+                vmacs_v4.push((name.clone(), inst.interface.clone()));
+            }
             let vmac = match netlink.link_by_name(&name).await {
                 Ok(existing) => existing,
                 Err(_) => {
@@ -954,6 +974,7 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
         },
         groups: Vec::new(),
         states_changed: false,
+        sysctls: Sysctls::new(),
     };
     for (cfg, name, interface, version, vips, garp_ifindex, scripts, created_vmac) in insts {
         let key = key_of(&cfg);
@@ -977,6 +998,7 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
         }
         // keepalived `use_vmac`: adverts leave from the VMAC (its MAC as
         // Ethernet source), still from the parent's primary address.
+        let mut added_link_local = None;
         let vmac_sender = match (cfg.primary_address, &cfg.unicast) {
             (IpAddr::V4(src), None) if garp_ifindex != cfg.ifindex => {
                 let ifname = io.netlink.link_by_index(garp_ifindex).await?.name;
@@ -990,6 +1012,11 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
                     .add_address(garp_ifindex, IpAddr::V6(src), 64)
                     .await
                 {
+                    // On a VMAC the operator made, it is removed again at
+                    // shutdown (a VMAC the role made goes with it).
+                    Ok(()) if created_vmac.is_none() => {
+                        added_link_local = Some((garp_ifindex, src));
+                    }
                     Ok(()) => {}
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                     Err(e) => return Err(e),
@@ -1024,6 +1051,7 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
                 outcomes,
                 pending_scripts: 0,
                 created_vmac,
+                added_link_local,
             },
         );
     }
@@ -1046,6 +1074,20 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
             outcomes,
             pending_scripts: 0,
         });
+    }
+    // Last, so that a failed setup leaves no setting changed.
+    if !vmacs_v4.is_empty() {
+        let mut set = || -> io::Result<()> {
+            io.sysctls.clear_all_rp_filter()?;
+            for (vmac, parent) in &vmacs_v4 {
+                io.sysctls.vmac(vmac, parent)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = set() {
+            io.sysctls.restore();
+            return Err(e);
+        }
     }
     Ok((router, io, track_ids))
 }
@@ -1182,34 +1224,6 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The role's status reply: [`status`] with, on each sync-group member,
-/// `"sync_group": {"name", "state"}` (state `null` while in transition).
-fn status_json(router: &Router, io: &Io, at: Instant) -> serde_json::Value {
-    let mut v = serde_json::to_value(status(router, io, at)).unwrap_or_default();
-    if let Some(list) = v.as_array_mut() {
-        for (item, key) in list.iter_mut().zip(
-            router
-                .instances()
-                .filter(|(k, _)| io.insts.contains_key(k))
-                .map(|(k, _)| *k),
-        ) {
-            if let (Some(obj), Some(g)) = (
-                item.as_object_mut(),
-                io.groups.iter().find(|g| g.members.contains(&key)),
-            ) {
-                obj.insert(
-                    "sync_group".to_owned(),
-                    serde_json::json!({
-                        "name": g.name,
-                        "state": g.state.map(state_name),
-                    }),
-                );
-            }
-        }
-    }
-    v
-}
-
 /// The status of every instance.
 fn status(router: &Router, io: &Io, at: Instant) -> Vec<VrrpInstanceStatus> {
     router
@@ -1258,6 +1272,12 @@ fn status(router: &Router, io: &Io, at: Instant) -> Vec<VrrpInstanceStatus> {
                     })
                     .flatten(),
                 counters,
+                sync_group: io.groups.iter().find(|g| g.members.contains(key)).map(|g| {
+                    SyncGroupStatus {
+                        name: g.name.clone(),
+                        state: g.state.map(|s| state_name(s).to_owned()),
+                    }
+                }),
             })
         })
         .collect()
@@ -1438,7 +1458,7 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
                 fed = now();
             }
             Some(reply) = status_rx.recv() => {
-                let _ = reply.send(status_json(&router, &io, now()));
+                let _ = reply.send(serde_json::to_value(status(&router, &io, now())).unwrap_or_default());
             }
             () = ctx.shutdown.wait() => break,
         }
@@ -1494,7 +1514,13 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
         {
             tracing::warn!(instance = %inst.name, error = %e, "VMAC not deleted");
         }
+        if let Some((index, address)) = inst.added_link_local
+            && let Err(e) = io.netlink.del_address(index, IpAddr::V6(address), 64).await
+        {
+            tracing::warn!(instance = %inst.name, error = %e, "link-local address not removed from the VMAC");
+        }
     }
+    io.sysctls.restore();
     tracing::info!("VRRP role stopped");
     Ok(())
 }

@@ -18,7 +18,7 @@
 
 mod vrrp_support;
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use testkit::capture::Capture;
@@ -369,7 +369,12 @@ fn elect_kill(tag: &str, a_impl: Impl, b_impl: Impl, tweak: impl Fn(&mut Spec, u
 }
 
 fn unicast(s: &mut Spec, me: usize) {
-    s.unicast_peers = vec![Ipv4Addr::new(10, 0, 0, if me == 0 { 2 } else { 1 })];
+    s.unicast_peers = vec![IpAddr::V4(Ipv4Addr::new(
+        10,
+        0,
+        0,
+        if me == 0 { 2 } else { 1 },
+    ))];
 }
 
 #[test]

@@ -57,13 +57,20 @@ fn owner(lan: &Lan, d: [&D; 2], m: usize) {
 /// A (200) and B (100): A Master; graceful stop of A → B after Skew_Time;
 /// A restarted preempts; SIGKILL of A → B within MDI.
 fn lifecycle6(tag: &str, a_impl: Impl, b_impl: Impl) {
+    lifecycle6_with(tag, a_impl, b_impl, |_, _, _| {});
+}
+
+/// [`lifecycle6`] with `f(spec, router index)` applied to both specs.
+fn lifecycle6_with(tag: &str, a_impl: Impl, b_impl: Impl, f: fn(&mut Spec, &Lan, usize)) {
     testkit::require_root!();
     if !have(a_impl) || !have(b_impl) {
         return;
     }
     let lan = Lan::new(tag, 2);
-    let spec_a = Spec::new(3, 200).v6();
-    let spec_b = Spec::new(3, 100).v6();
+    let mut spec_a = Spec::new(3, 200).v6();
+    let mut spec_b = Spec::new(3, 100).v6();
+    f(&mut spec_a, &lan, 0);
+    f(&mut spec_b, &lan, 1);
     let mdi_b = spec_b.master_down_interval().as_secs_f64();
     let skew_b = spec_b.skew_time().as_secs_f64();
     let b = start(b_impl, &lan.routers[1], &spec_b);
@@ -114,6 +121,24 @@ fn ipv6_keepalived_lifecycle_dsas_higher() {
 #[test]
 fn ipv6_keepalived_lifecycle_keepalived_higher() {
     lifecycle6("v6kk", Impl::Keepalived, Impl::Dsas);
+}
+
+/// keepalived's unicast mode over IPv6: adverts from each router's global
+/// address (`unicast_src_ip`) to the other's.
+fn unicast6(s: &mut Spec, lan: &Lan, me: usize) {
+    let (mine, peer) = (&lan.routers[me], &lan.routers[1 - me]);
+    mine.add_addr6();
+    s.unicast_peers = vec![IpAddr::V6(peer.addr6())];
+}
+
+#[test]
+fn ipv6_keepalived_unicast_dsas_higher() {
+    lifecycle6_with("v6ud", Impl::Dsas, Impl::Keepalived, unicast6);
+}
+
+#[test]
+fn ipv6_keepalived_unicast_keepalived_higher() {
+    lifecycle6_with("v6uk", Impl::Keepalived, Impl::Dsas, unicast6);
 }
 
 #[test]

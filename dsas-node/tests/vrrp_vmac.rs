@@ -43,6 +43,12 @@ fn vmac_adverts_and_garps_carry_the_virtual_mac() {
             .sysctl("net.ipv4.conf.all.arp_announce", "2")
             .unwrap();
     }
+    // Strict reverse-path filtering everywhere: keepalived clears
+    // all.rp_filter (raising each interface to it) so that the VMAC's own
+    // rp_filter 0 takes effect; the node must do the same and put it back.
+    r.ns.sysctl("net.ipv4.conf.all.rp_filter", "1").unwrap();
+    let before = sysctls(r);
+    assert_eq!(before.all_rp_filter, "1");
     let capture = Capture::start_filtered(&r.ns, IFNAME, Some("ip proto 112 or arp")).unwrap();
     let mut spec_a = Spec::new(3, 150);
     spec_a.use_vmac = true;
@@ -54,10 +60,39 @@ fn vmac_adverts_and_garps_carry_the_virtual_mac() {
         .unwrap();
     lan.wait_client_owner(0, Duration::from_secs(5)).unwrap();
     assert_eq!(lan.client_vip_mac(), Some(vmac), "client ARP entry");
+    // keepalived's VMAC settings (vrrp_if_config.c).
+    let vmac_if = "vrrp.51";
+    for (key, want) in [
+        ("arp_ignore", "1"),
+        ("accept_local", "1"),
+        ("rp_filter", "0"),
+        ("promote_secondaries", "1"),
+    ] {
+        let got =
+            r.ns.sysctl_get(&format!("net/ipv4/conf/{vmac_if}/{key}"))
+                .unwrap();
+        assert_eq!(got, want, "{vmac_if} {key}");
+    }
+    let during = sysctls(r);
+    assert_eq!(during.parent_arp_ignore, "1");
+    assert_eq!(during.parent_arp_filter, "1");
+    assert_eq!(during.all_rp_filter, "0");
+    // Raised to the old all.rp_filter (1) where lower.
+    let raised = |v: &str| {
+        if v == "0" {
+            "1".to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
+    assert_eq!(during.parent_rp_filter, raised(&before.parent_rp_filter));
+    assert_eq!(during.lo_rp_filter, raised(&before.lo_rp_filter));
     // keepalived hears the VMAC-sourced adverts and stays Backup.
     std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(b.state(), Some(VrrpState::Backup));
     a.stop();
+    assert_eq!(sysctls(r), before, "settings put back at shutdown");
+    assert!(!r.ns.has_link(vmac_if), "the VMAC the node made is deleted");
     b.wait_state(VrrpState::Master, Duration::from_secs(5))
         .unwrap();
     // The same VMAC now answers from keepalived's port.
@@ -104,4 +139,25 @@ fn vmac_adverts_and_garps_carry_the_virtual_mac() {
         adverts.len(),
         garps.len()
     );
+}
+
+/// The settings the node changes outside its VMAC.
+#[derive(Debug, PartialEq, Eq)]
+struct Sysctls {
+    all_rp_filter: String,
+    parent_rp_filter: String,
+    parent_arp_ignore: String,
+    parent_arp_filter: String,
+    lo_rp_filter: String,
+}
+
+fn sysctls(r: &vrrp_support::RouterNs) -> Sysctls {
+    let get = |k: &str| r.ns.sysctl_get(k).unwrap();
+    Sysctls {
+        all_rp_filter: get("net.ipv4.conf.all.rp_filter"),
+        parent_rp_filter: get(&format!("net.ipv4.conf.{IFNAME}.rp_filter")),
+        parent_arp_ignore: get(&format!("net.ipv4.conf.{IFNAME}.arp_ignore")),
+        parent_arp_filter: get(&format!("net.ipv4.conf.{IFNAME}.arp_filter")),
+        lo_rp_filter: get("net.ipv4.conf.lo.rp_filter"),
+    }
 }

@@ -39,8 +39,9 @@ pub struct Config {
     /// Protocol version.
     pub version: Version,
     /// The router's own address on the interface: the source of adverts
-    /// (IPv4 primary address or `unicast_src_ip`; IPv6 link-local) and the
-    /// tie-breaker of equal priorities.
+    /// (IPv4 primary address or `unicast_src_ip`; IPv6 link-local, or in
+    /// unicast mode `unicast_src_ip`) and the tie-breaker of equal
+    /// priorities.
     pub primary_address: IpAddr,
     /// Virtual addresses (1–255, one family; for IPv6 the first is the
     /// link-local one, RFC 5798 §5.2.9).
@@ -144,8 +145,11 @@ impl Config {
         if bad_unicast(self.primary_address) {
             return Err(ConfigError::PrimaryAddress(self.primary_address));
         }
+        // RFC 5798 §5.1.2.1: multicast adverts leave from the link-local
+        // address; in unicast mode (keepalived) any address of the link.
         if let IpAddr::V6(a) = self.primary_address
             && !a.is_unicast_link_local()
+            && self.unicast.is_none()
         {
             return Err(ConfigError::PrimaryAddress(self.primary_address));
         }
@@ -252,7 +256,7 @@ pub enum ConfigError {
     /// VRRPv2 is IPv4 only.
     #[error("VRRPv2 does not support IPv6")]
     V2OverIpv6,
-    /// Unusable primary address (IPv6: must be link-local).
+    /// Unusable primary address (IPv6 multicast: must be link-local).
     #[error("primary address {0} unusable")]
     PrimaryAddress(IpAddr),
     /// No virtual address.

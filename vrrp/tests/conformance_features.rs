@@ -522,6 +522,13 @@ fn config_validation() {
         },
         ConfigError::PrimaryAddress(ip("2001:db8::2")),
     );
+    // Unicast over IPv6 (keepalived): a global source is fine.
+    let mut v6 = Config::new(IF, 7, ip("2001:db8::2"), vec![ip("fe80::100")], MAC);
+    v6.unicast = Some(Unicast {
+        peers: vec![ip("2001:db8::3")],
+        check_ttl: false,
+    });
+    assert!(vrrp::Instance::new(v6, t0).is_ok());
     check(
         &|c| {
             c.version = Version::V2;

@@ -78,6 +78,41 @@ pub struct RouterNs {
     pub index: usize,
 }
 
+impl RouterNs {
+    /// Its global IPv6 address, fd00::N (not configured by [`Lan::new`]:
+    /// see [`Self::add_addr6`]).
+    pub fn addr6(&self) -> Ipv6Addr {
+        Ipv6Addr::new(
+            0xfd00,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            u16::try_from(self.index + 1).unwrap(),
+        )
+    }
+
+    /// Puts [`Self::addr6`] on the NIC.
+    pub fn add_addr6(&self) {
+        self.ns
+            .addr_add(IFNAME, &format!("{}/64", self.addr6()))
+            .unwrap();
+    }
+
+    /// The source of unicast adverts for `spec`: the IPv4 primary address,
+    /// or for IPv6 the global [`Self::addr6`] (as keepalived users
+    /// configure `unicast_src_ip`).
+    pub fn unicast_src(&self, spec: &Spec) -> IpAddr {
+        if spec.ipv6 {
+            IpAddr::V6(self.addr6())
+        } else {
+            IpAddr::V4(self.addr)
+        }
+    }
+}
+
 /// Switch + routers + client.
 #[derive(Debug)]
 pub struct Lan {
@@ -415,8 +450,8 @@ pub struct Spec {
     pub nopreempt: bool,
     /// keepalived `preempt_delay` (s).
     pub preempt_delay: u32,
-    /// Unicast: peers (source = primary address).
-    pub unicast_peers: Vec<Ipv4Addr>,
+    /// Unicast: peers (source: [`RouterNs::unicast_src`]).
+    pub unicast_peers: Vec<IpAddr>,
     /// VRRPv2 `auth_type PASS` password.
     pub auth_pass: Option<String>,
     /// Run on the virtual MAC.
@@ -570,7 +605,7 @@ impl Keepalived {
             );
         }
         if !spec.unicast_peers.is_empty() {
-            let _ = writeln!(c, "    unicast_src_ip {}", r.addr);
+            let _ = writeln!(c, "    unicast_src_ip {}", r.unicast_src(spec));
             let _ = writeln!(c, "    unicast_peer {{");
             for p in &spec.unicast_peers {
                 let _ = writeln!(c, "        {p}");
@@ -1012,7 +1047,7 @@ impl DsasNode {
                 .iter()
                 .map(|p| format!("\"{p}\""))
                 .collect();
-            let _ = writeln!(c, "unicast_src_ip = \"{}\"", r.addr);
+            let _ = writeln!(c, "unicast_src_ip = \"{}\"", r.unicast_src(spec));
             let _ = writeln!(c, "unicast_peer = [{}]", peers.join(", "));
         }
         let _ = writeln!(c, "notify = \"{}\"", notify.display());
