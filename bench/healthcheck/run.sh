@@ -4,6 +4,7 @@
 #
 #   sudo bench/healthcheck/run.sh            # full: 10,000 TCP + 1,000 HTTP targets
 #   N_TCP=2000 MEASURE=10 bench/healthcheck/run.sh   # shortened
+#   TOOLS=dsas-node KINDS=http bench/healthcheck/run.sh  # one tool, one workload
 #
 # Everything runs in one network namespace (`hcbench`, removed at exit):
 # nginx listens on 0.0.0.0:8080 and the targets are 127.1.X.Y:8080 (the
@@ -26,6 +27,8 @@ KILL=${KILL:-100}
 WARM=${WARM:-8}
 MEASURE=${MEASURE:-15}
 DETECT=${DETECT:-9}
+TOOLS=${TOOLS:-"dsas-node haproxy keepalived"}
+KINDS=${KINDS:-"tcp http"}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${DSAS_NODE:-$ROOT/target/release/dsas-node}
 NS=hcbench
@@ -234,9 +237,9 @@ EOF
     RESULT[$tool-$kind]="$cpu|$(( r / 1024 ))|$lat"
 }
 
-for kind in tcp http; do
+for kind in $KINDS; do
     n=$N_TCP; [ "$kind" = http ] && n=$N_HTTP
-    for tool in dsas-node haproxy keepalived; do
+    for tool in $TOOLS; do
         echo "== $tool: $n $kind checks at 1 s" >&2
         run_one "$tool" "$kind" "$n"
     done
@@ -244,7 +247,7 @@ done
 
 printf '\n%-10s %-6s %7s | %-38s | %-38s | %-38s\n' "workload" "targets" "" "dsas-node" "haproxy $(haproxy -v | awk 'NR==1 {print $3}')" "keepalived $(keepalived --version 2>&1 | awk 'NR==1 {print $2}')"
 printf '%-10s %-6s %7s | %-38s | %-38s | %-38s\n' "" "" "" "CPU%  RSS-MiB  det-ms(med/p99)" "CPU%  RSS-MiB  det-ms(med/p99)" "CPU%  RSS-MiB  det-ms(med/p99)"
-for kind in tcp http; do
+for kind in $KINDS; do
     n=$N_TCP; [ "$kind" = http ] && n=$N_HTTP
     row=""
     for tool in dsas-node haproxy keepalived; do

@@ -4,19 +4,20 @@
 # same topology, plus the simulator scale run (1000 bridges).
 #
 # Per ring: bridge 0 is the root (priority 4096), host A hangs on bridge 0,
-# host B on bridge 1; `ping -i 0.001 -D` from A to B is the 1 ms probe
-# stream (static ARP, so no broadcast is needed). Figures (ms):
-#   initial  : all ring links up -> first reply
+# host B on bridge 1; A sends B a UDP datagram every 1 ms on a fixed
+# schedule (bench/probe.py; static ARP, so no broadcast is needed) and B
+# logs each arrival. Figures (ms):
+#   initial  : all ring links up -> first datagram through
 #   cut      : link 0-1 cut (b0 sets r0 admin down: b0 sees its port go
-#              down, b1 sees carrier loss on l1) -> the gap between replies
+#              down, b1 sees carrier loss on l1) -> the gap between arrivals
 #              spanning the cut; traffic has to go the long way round
 #   restore  : link 0-1 up again -> the outage it causes (largest gap
 #              starting within 2 x hello + 1 s of the restore)
-#   noise    : largest gap between replies in the quiet second before the
+#   noise    : largest gap between arrivals in the quiet second before the
 #              cut: the resolution of the probe on this machine
-# Probe limit: iputils ping sends nothing for ~10 ms after a probe goes
-# unanswered (icmp_seq advances by 1-2 across a ~11 ms gap), so an outage
-# of a few ms reads as ~11 ms; NODE_LOG=debug gives dsas-node's own
+# The sender never waits for an answer (iputils ping pauses ~10 ms after an
+# unanswered probe, which hid outages under 11 ms), so a gap of g ms means
+# about g - 1 ms without forwarding. NODE_LOG=debug gives dsas-node's own
 # timestamps (link event, BPDUs, port states) for the protocol's share.
 # Each phase lasts until the stream has been flowing again for a while
 # (at least SETTLE s after the event), or until the phase limit
@@ -73,7 +74,7 @@ trap 'cleanup; [ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 
 now() { echo "$EPOCHREALTIME"; }
 
-# outage (ms) caused by an event at $2 in ping log $1: the largest gap
+# outage (ms) caused by an event at $2 in probe log $1: the largest gap
 # between consecutive replies that starts in [$2, $2 + $3] (the gap that
 # spans $2 starts at the last reply before it); a stream that has not
 # resumed by $4 counts to $4. Gaps starting later are scheduling noise on
@@ -198,10 +199,13 @@ ring() {
         done
         sleep 0.3
     fi
-    local log=$WORK/ping-$TAG.log
-    ip netns exec "$PFX-h0" stdbuf -oL ping -D -i 0.001 -W 0.5 10.9.0.2 > "$log" 2>&1 &
-    local ping=$!
-    PIDS+=($ping)
+    local log=$WORK/probe-$TAG.log
+    ip netns exec "$PFX-h1" python3 "$ROOT/bench/probe.py" recv 9999 > "$log" 2>&1 &
+    local recv=$!
+    PIDS+=($recv)
+    ip netns exec "$PFX-h0" python3 "$ROOT/bench/probe.py" send 10.9.0.2 9999 1 2>/dev/null &
+    local send=$!
+    PIDS+=($send)
     sleep 0.2
     local t_up; t_up=$(now)
     for ((i = 0; i < n; i++)); do
@@ -217,8 +221,8 @@ ring() {
     ip -n "$PFX-b0" link set r0 up
     wait_phase "$log" "$t_restore" "$LIMIT"
     local t_end; t_end=$(now)
-    kill -INT "$ping" 2>/dev/null || true
-    wait "$ping" 2>/dev/null || true
+    kill "$send" "$recv" 2>/dev/null || true
+    wait "$send" "$recv" 2>/dev/null || true
     local initial cut restore quiet
     initial=$(first_after "$log" "$t_up")
     # the cut acts at once; a restore acts when BPDUs cross the new link
@@ -261,7 +265,7 @@ for profile in $PROFILES; do
     done
     echo
     echo "RSTP ring benchmark, profile $profile: hello $HELLO s, max age $MAX_AGE s, forward delay $FWD_DELAY s"
-    echo "(ms, median of $RUNS runs [min-max]; probe ping -i 0.001 from a host on the root to a host on its"
+    echo "(ms, median of $RUNS runs [min-max]; probe: a UDP datagram every 1 ms from a host on the root to a host on its"
     echo "neighbour; phase limit $LIMIT s; 2-core machine shared with compiles: figures are noisy)"
     printf '%-5s %-7s %24s %24s %24s %20s\n' ring impl initial cut restore noise
     for n in $SIZES; do
