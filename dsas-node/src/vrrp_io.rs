@@ -9,13 +9,14 @@
 //! payload is passed through untouched (the `vrrp` codec computes and
 //! checks the checksum, so `IPV6_CHECKSUM` stays off).
 
-use std::io::{self, IoSliceMut};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::AsRawFd as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::sys::socket::{
-    ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6, recvmsg, setsockopt, sockopt,
+    ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrIn, SockaddrIn6, SockaddrLike, recvmsg,
+    sendmmsg, setsockopt, sockopt,
 };
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::Interest;
@@ -51,6 +52,44 @@ pub struct Received {
     /// the Master_Down_Timer restarts from the advert's arrival, not from
     /// when the role got round to reading it (RFC 5798 §6.4.2).
     pub timestamp: Option<SystemTime>,
+}
+
+/// Most messages one `sendmmsg` call carries.
+const BATCH: usize = 64;
+
+/// Sends `msgs` (destination, payload) on `fd` with as few `sendmmsg`
+/// system calls as possible, in order. A message the kernel refuses is
+/// reported through `failed` and skipped; `WouldBlock` before any message
+/// of a call goes out is returned with how many were sent, so that the
+/// caller can wait for the socket and go on from there.
+fn send_batch_on<S: SockaddrLike + Copy>(
+    fd: std::os::fd::RawFd,
+    msgs: &[(S, &[u8])],
+    failed: &mut (dyn FnMut(usize, io::Error) + Send),
+) -> (usize, Option<io::Error>) {
+    let mut sent = 0;
+    while let Some(rest) = msgs.get(sent..).filter(|r| !r.is_empty()) {
+        let chunk = rest.get(..BATCH.min(rest.len())).unwrap_or(rest);
+        let iovs: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(_, p)| [IoSlice::new(p)]).collect();
+        let addrs: Vec<Option<S>> = chunk.iter().map(|(a, _)| Some(*a)).collect();
+        let mut headers = MultiHeaders::<S>::preallocate(chunk.len(), None);
+        match sendmmsg(fd, &mut headers, &iovs, &addrs, [], MsgFlags::empty()) {
+            Ok(r) => {
+                // sendmmsg stops at the first message that fails; the next
+                // call reports that message's error.
+                let n = r.count().max(1).min(chunk.len());
+                sent = sent.saturating_add(n);
+            }
+            Err(nix::errno::Errno::EAGAIN) => {
+                return (sent, Some(io::Error::from(io::ErrorKind::WouldBlock)));
+            }
+            Err(e) => {
+                failed(sent, e.into());
+                sent = sent.saturating_add(1);
+            }
+        }
+    }
+    (sent, None)
 }
 
 /// Enables `SO_TIMESTAMPNS` (kernel receive time of every datagram).
@@ -223,6 +262,49 @@ impl VrrpSocketV4 {
             .async_io(Interest::WRITABLE, |s| s.send_to(payload, &addr))
             .await
     }
+
+    /// Sends every `(dst, payload)` as [`Self::send_to`] would, in order,
+    /// batched into `sendmmsg` calls (a node with many instances sends
+    /// many adverts per timer tick). `failed(i, error)` hears of each
+    /// message that could not be sent.
+    pub async fn send_batch(
+        &self,
+        msgs: &[(Ipv4Addr, &[u8])],
+        failed: &mut (dyn FnMut(usize, io::Error) + Send),
+    ) {
+        let addrs: Vec<(SockaddrIn, &[u8])> = msgs
+            .iter()
+            .map(|(d, p)| (SockaddrIn::from(SocketAddrV4::new(*d, 0)), *p))
+            .collect();
+        send_all(&self.inner, &addrs, failed).await;
+    }
+}
+
+/// Drives [`send_batch_on`] until every message is sent or refused,
+/// waiting for the socket whenever its buffer is full.
+async fn send_all<S: SockaddrLike + Copy>(
+    fd: &AsyncFd<Socket>,
+    msgs: &[(S, &[u8])],
+    failed: &mut (dyn FnMut(usize, io::Error) + Send),
+) {
+    let mut done = 0;
+    while done < msgs.len() {
+        let Some(rest) = msgs.get(done..) else { break };
+        let mut report = |i: usize, e: io::Error| failed(done.saturating_add(i), e);
+        let (n, blocked) = send_batch_on(fd.as_raw_fd(), rest, &mut report);
+        done = done.saturating_add(n);
+        if blocked.is_some() {
+            match fd.writable().await {
+                Ok(mut guard) => guard.clear_ready(),
+                Err(e) => {
+                    for i in done..msgs.len() {
+                        failed(i, io::Error::new(e.kind(), e.to_string()));
+                    }
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// IPv6 VRRP socket on one interface, sending from its link-local address.
@@ -371,15 +453,38 @@ impl VrrpSocketV6 {
     /// # Errors
     /// Socket errors.
     pub async fn send_to(&self, dst: Ipv6Addr, payload: &[u8]) -> io::Result<usize> {
-        let scope = if dst.is_multicast() || dst.is_unicast_link_local() {
-            self.ifindex
-        } else {
-            0
-        };
+        let scope = self.scope_of(dst);
         let addr = SockAddr::from(SocketAddrV6::new(dst, 0, 0, scope));
         self.inner
             .async_io(Interest::WRITABLE, |s| s.send_to(payload, &addr))
             .await
+    }
+
+    /// As [`VrrpSocketV4::send_batch`], for IPv6.
+    pub async fn send_batch(
+        &self,
+        msgs: &[(Ipv6Addr, &[u8])],
+        failed: &mut (dyn FnMut(usize, io::Error) + Send),
+    ) {
+        let addrs: Vec<(SockaddrIn6, &[u8])> = msgs
+            .iter()
+            .map(|(d, p)| {
+                (
+                    SockaddrIn6::from(SocketAddrV6::new(*d, 0, 0, self.scope_of(*d))),
+                    *p,
+                )
+            })
+            .collect();
+        send_all(&self.inner, &addrs, failed).await;
+    }
+
+    /// The scope of a destination: the interface for link-scoped ones.
+    fn scope_of(&self, dst: Ipv6Addr) -> u32 {
+        if dst.is_multicast() || dst.is_unicast_link_local() {
+            self.ifindex
+        } else {
+            0
+        }
     }
 }
 

@@ -782,14 +782,35 @@ impl Sock {
         }
     }
 
-    async fn send_to(&self, dst: IpAddr, payload: &[u8]) -> io::Result<usize> {
-        match (self, dst) {
-            (Sock::V4(s), IpAddr::V4(d)) => s.send_to(d, payload).await,
-            (Sock::V6(s), IpAddr::V6(d)) => s.send_to(d, payload).await,
-            _ => Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "destination of the other family",
-            )),
+    /// Sends the adverts `(instance, destination, bytes)` in order, in as
+    /// few system calls as the socket allows; failures are logged.
+    async fn send_batch(&self, adverts: &[(InstanceKey, IpAddr, Vec<u8>)]) {
+        let mut failed = |i: usize, e: io::Error| {
+            if let Some((key, dst, _)) = adverts.get(i) {
+                tracing::warn!(?key, %dst, error = %e, "advert not sent");
+            }
+        };
+        match self {
+            Sock::V4(s) => {
+                let msgs: Vec<(Ipv4Addr, &[u8])> = adverts
+                    .iter()
+                    .filter_map(|(_, d, b)| match d {
+                        IpAddr::V4(d) => Some((*d, b.as_slice())),
+                        IpAddr::V6(_) => None,
+                    })
+                    .collect();
+                s.send_batch(&msgs, &mut failed).await;
+            }
+            Sock::V6(s) => {
+                let msgs: Vec<(Ipv6Addr, &[u8])> = adverts
+                    .iter()
+                    .filter_map(|(_, d, b)| match d {
+                        IpAddr::V6(d) => Some((*d, b.as_slice())),
+                        IpAddr::V4(_) => None,
+                    })
+                    .collect();
+                s.send_batch(&msgs, &mut failed).await;
+            }
         }
     }
 }
@@ -806,6 +827,10 @@ struct Io {
     states_changed: bool,
     /// Interface settings changed for IPv4 VMACs, put back at shutdown.
     sysctls: Sysctls,
+    /// Instances with notify scripts in flight (whose outcomes to reap).
+    scripts_pending: std::collections::BTreeSet<InstanceKey>,
+    /// Some instance sends from a VMAC (else no per-advert lookup).
+    any_vmac_sender: bool,
 }
 
 async fn first_ipv4(nl: &Netlink, index: u32, vips: &[IpAddr]) -> io::Result<Option<Ipv4Addr>> {
@@ -975,6 +1000,8 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
         groups: Vec::new(),
         states_changed: false,
         sysctls: Sysctls::new(),
+        scripts_pending: std::collections::BTreeSet::new(),
+        any_vmac_sender: false,
     };
     for (cfg, name, interface, version, vips, garp_ifindex, scripts, created_vmac) in insts {
         let key = key_of(&cfg);
@@ -1035,6 +1062,7 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
         } else {
             (None, None)
         };
+        io.any_vmac_sender |= vmac_sender.is_some();
         io.insts.insert(
             key,
             Inst {
@@ -1092,23 +1120,16 @@ async fn setup(config: &Config) -> io::Result<(Router, Io, HashMap<String, u32>)
     Ok((router, io, track_ids))
 }
 
-/// Sends one advert on the instance's socket (its VMAC sender if any).
-async fn send_advert(
-    io: &Io,
-    key: InstanceKey,
-    ifindex: u32,
-    src: IpAddr,
-    dst: IpAddr,
-    bytes: &[u8],
-) {
-    let vmac = io.insts.get(&key).and_then(|i| i.vmac_sender.as_ref());
-    let Some(sock) = vmac.or_else(|| io.sockets.get(&(ifindex, Family::of(src)))) else {
-        tracing::warn!(ifindex, %src, "no VRRP socket for advert");
-        return;
+/// The socket an instance's adverts leave on: its VMAC sender if any,
+/// else the interface's socket of the family.
+fn advert_socket(io: &Io, key: InstanceKey, ifindex: u32, src: IpAddr) -> Option<Arc<Sock>> {
+    let vmac = if io.any_vmac_sender {
+        io.insts.get(&key).and_then(|i| i.vmac_sender.as_ref())
+    } else {
+        None
     };
-    if let Err(e) = sock.send_to(dst, bytes).await {
-        tracing::warn!(?key, %dst, error = %e, "advert not sent");
-    }
+    vmac.or_else(|| io.sockets.get(&(ifindex, Family::of(src))))
+        .cloned()
 }
 
 /// Executes the router's outputs.
@@ -1118,21 +1139,10 @@ async fn drain(router: &mut Router, io: &mut Io) {
     // (RFC 5798 §6.4.1 sends the advert on entering Master). Everything
     // else keeps the machine's order (VIP added before its GARP).
     let mut outputs: Vec<(InstanceKey, Output)> = Vec::new();
+    // Adverts in order, in runs per socket (one sendmmsg per run).
+    type Run = (Arc<Sock>, Vec<(InstanceKey, IpAddr, Vec<u8>)>);
+    let mut adverts: Vec<Run> = Vec::new();
     while let Some((key, out)) = router.poll_output() {
-        if let Output::Transmit {
-            ifindex,
-            src,
-            dst,
-            bytes,
-            ..
-        } = &out
-        {
-            send_advert(io, key, *ifindex, *src, *dst, bytes).await;
-        } else {
-            outputs.push((key, out));
-        }
-    }
-    for (key, out) in outputs {
         match out {
             Output::Transmit {
                 ifindex,
@@ -1140,7 +1150,26 @@ async fn drain(router: &mut Router, io: &mut Io) {
                 dst,
                 bytes,
                 ..
-            } => send_advert(io, key, ifindex, src, dst, &bytes).await,
+            } => {
+                let Some(sock) = advert_socket(io, key, ifindex, src) else {
+                    tracing::warn!(ifindex, %src, "no VRRP socket for advert");
+                    continue;
+                };
+                match adverts.last_mut() {
+                    Some((s, run)) if Arc::ptr_eq(s, &sock) => run.push((key, dst, bytes)),
+                    _ => adverts.push((sock, vec![(key, dst, bytes)])),
+                }
+            }
+            other => outputs.push((key, other)),
+        }
+    }
+    for (sock, run) in &adverts {
+        sock.send_batch(run).await;
+    }
+    for (key, out) in outputs {
+        match out {
+            // Sent above.
+            Output::Transmit { .. } => {}
             Output::TransmitFrame { frame, .. } => {
                 let ifindex = io.insts.get(&key).map_or(key.ifindex, |i| i.garp_ifindex);
                 if let Some(sock) = io.frames.get(&ifindex)
@@ -1196,6 +1225,9 @@ async fn drain(router: &mut Router, io: &mut Io) {
                     };
                     if let Some(s) = state {
                         inst.notify(s, priority);
+                        if inst.pending_scripts > 0 {
+                            io.scripts_pending.insert(key);
+                        }
                     }
                 }
             }
@@ -1465,8 +1497,14 @@ async fn run(mut ctx: RoleContext) -> io::Result<()> {
         drain(&mut router, &mut io).await;
         // Only instances with scripts in flight: the loop runs for every
         // advert, and a node may hold thousands of instances.
-        for inst in io.insts.values_mut().filter(|i| i.pending_scripts > 0) {
-            inst.reap_outcomes();
+        if !io.scripts_pending.is_empty() {
+            let insts = &mut io.insts;
+            io.scripts_pending.retain(|key| {
+                insts.get_mut(key).is_some_and(|inst| {
+                    inst.reap_outcomes();
+                    inst.pending_scripts > 0
+                })
+            });
         }
         for g in io.groups.iter_mut().filter(|g| g.pending_scripts > 0) {
             g.reap_outcomes();

@@ -177,3 +177,69 @@ fn ipv6_advert_crosses_with_hop_limit_255_from_link_local() {
         );
     });
 }
+
+/// `send_batch` (one `sendmmsg` per run of adverts): every advert arrives,
+/// in order, with TTL 255; a message the kernel refuses (here an IPv4
+/// broadcast, EACCES without SO_BROADCAST) is reported by index and the
+/// rest still go out.
+#[test]
+fn ipv4_batch_keeps_order_and_skips_a_refused_message() {
+    require_root!();
+    let (a, b, veth) = pair();
+    let rt = Runtime::new().unwrap();
+    let h = rt.handle().clone();
+    let tx = a
+        .enter_thread(|| {
+            let _g = h.enter();
+            VrrpSocketV4::open(veth.a()).unwrap()
+        })
+        .unwrap();
+    let rx = b
+        .enter_thread(|| {
+            let _g = h.enter();
+            VrrpSocketV4::open(veth.b()).unwrap()
+        })
+        .unwrap();
+    // 150 adverts (more than one sendmmsg call), VRIDs 1..=150; number 70
+    // goes to the broadcast address and is refused.
+    let payloads: Vec<Vec<u8>> = (1..=150_u8)
+        .map(|vrid| {
+            let mut p = advert_v2();
+            p[1] = vrid;
+            p[6..8].copy_from_slice(&[0, 0]);
+            let c = rfc1071(&p);
+            p[6..8].copy_from_slice(&c.to_be_bytes());
+            p
+        })
+        .collect();
+    let msgs: Vec<(Ipv4Addr, &[u8])> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let dst = match i {
+                69 => Ipv4Addr::BROADCAST,
+                i if i % 2 == 0 => VRRP_GROUP_V4,
+                _ => Ipv4Addr::new(10, 0, 0, 2),
+            };
+            (dst, p.as_slice())
+        })
+        .collect();
+    let mut failures = Vec::new();
+    rt.block_on(async {
+        tx.send_batch(&msgs, &mut |i, e| failures.push((i, e.kind())))
+            .await;
+        let mut vrids = Vec::new();
+        while vrids.len() < 149 {
+            let got = timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(got.ttl, 255);
+            assert_eq!(got.src, IpAddr::from([10, 0, 0, 1]));
+            vrids.push(got.payload[1]);
+        }
+        let want: Vec<u8> = (1..=150_u8).filter(|v| *v != 70).collect();
+        assert_eq!(vrids, want);
+    });
+    assert_eq!(failures, vec![(69, std::io::ErrorKind::PermissionDenied)]);
+}
