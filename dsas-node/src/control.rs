@@ -548,6 +548,7 @@ fn render_health(out: &mut String, value: &Value) -> bool {
             "QUORUM",
             "TARGET",
             "STATE",
+            "PROGRESS",
             "WEIGHT",
             "SINCE",
             "LAST-CHECK",
@@ -596,6 +597,18 @@ fn render_health(out: &mut String, value: &Value) -> bool {
                 quorum.clone(),
                 cell(t, "address"),
                 state,
+                t.get("progress")
+                    .and_then(Value::as_array)
+                    .filter(|p| !p.is_empty())
+                    .map_or_else(
+                        || "-".to_owned(),
+                        |p| {
+                            p.iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        },
+                    ),
                 cell(t, "weight"),
                 seconds(t, "since_s"),
                 last.get("ago_s")
@@ -723,14 +736,14 @@ mod tests {
                 "name": "web", "quorum": "UP", "sorry_server": null, "sorry_server_active": false,
                 "targets": [
                     { "address": "10.0.0.2:80", "state": "UP", "weight": 1, "ejected": false,
-                      "since_s": 12.34, "checkers": ["HTTP_GET"],
+                      "since_s": 12.34, "checkers": ["HTTP_GET"], "progress": ["UP 2/3"],
                       "last_check": { "checker": "HTTP_GET", "result": "pass", "ago_s": 0.25, "took_ms": 3 },
                       "counters": { "checks": 9, "passes": 9, "failures": 0, "timeouts": 0 },
                       "transitions": [
                           { "state": "DOWN", "weight": 0, "ago_s": 20.0, "reason": "initial" },
                           { "state": "UP", "weight": 1, "ago_s": 12.34, "reason": "checker 0 passed" } ] },
                     { "address": "10.0.0.3:80", "state": "DOWN", "weight": 0, "ejected": true,
-                      "since_s": null, "checkers": ["TCP_CHECK"], "last_check": null,
+                      "since_s": null, "checkers": ["TCP_CHECK"], "progress": ["DOWN 1/2"], "last_check": null,
                       "counters": null, "transitions": null }
                 ]
             }],
@@ -744,9 +757,9 @@ mod tests {
             render_status(&reply),
             "node sw1 (pid 7, up 1s)\n\n[health]\n\
              probes in flight 1 (max 256)\n\
-             SERVICE  QUORUM  TARGET       STATE         WEIGHT  SINCE  LAST-CHECK  RESULT  TOOK  CHECKS  PASS  FAIL  TIMEOUT  REASON\n\
-             web      UP      10.0.0.2:80  UP            1       12.3s  0.2s ago    pass    3ms   9       9     0     0        checker 0 passed\n\
-             web      UP      10.0.0.3:80  DOWN ejected  0       -      -           -       -     -       -     -     -        -\n\
+             SERVICE  QUORUM  TARGET       STATE         PROGRESS  WEIGHT  SINCE  LAST-CHECK  RESULT  TOOK  CHECKS  PASS  FAIL  TIMEOUT  REASON\n\
+             web      UP      10.0.0.2:80  UP            UP 2/3    1       12.3s  0.2s ago    pass    3ms   9       9     0     0        checker 0 passed\n\
+             web      UP      10.0.0.3:80  DOWN ejected  DOWN 1/2  0       -      -           -       -     -       -     -     -        -\n\
              \n[rstp]\n\
              br0 bridge id 8.000.02:00:00:00:00:02  designated root 8.000.02:00:00:00:00:01  root port 1  root path cost 2000\n\
              \x20 max age 20  hello time 2  forward delay 15  topology change no\n\

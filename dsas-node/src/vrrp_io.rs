@@ -146,6 +146,25 @@ fn send_options_v4(socket: &Socket, ifname: &str) -> io::Result<()> {
         .map_err(|e| ctx("IP_TOS", ifname, e))
 }
 
+/// The IPv6 send options of every VRRP socket: hop limit 255 (RFC 5798
+/// §5.1.2.3) for multicast and unicast, no loopback of our own adverts,
+/// multicast out of `ifindex`.
+fn send_options_v6(socket: &Socket, ifname: &str, ifindex: u32) -> io::Result<()> {
+    let hops = u32::from(VRRP_TTL);
+    socket
+        .set_multicast_hops_v6(hops)
+        .map_err(|e| ctx("IPV6_MULTICAST_HOPS", ifname, e))?;
+    socket
+        .set_unicast_hops_v6(hops)
+        .map_err(|e| ctx("IPV6_UNICAST_HOPS", ifname, e))?;
+    socket
+        .set_multicast_loop_v6(false)
+        .map_err(|e| ctx("IPV6_MULTICAST_LOOP", ifname, e))?;
+    socket
+        .set_multicast_if_v6(ifindex)
+        .map_err(|e| ctx("IPV6_MULTICAST_IF", ifname, e))
+}
+
 /// Parses the IPv4 header the kernel hands to raw sockets.
 fn parse_ipv4(datagram: &[u8]) -> Option<Received> {
     let (fixed, _) = datagram.split_first_chunk::<20>()?;
@@ -354,19 +373,7 @@ impl VrrpSocketV6 {
     pub fn open_with_source(ifname: &str, source: Ipv6Addr) -> io::Result<Self> {
         let ifindex = if_nametoindex(ifname)?;
         let socket = common(Domain::IPV6, ifname)?;
-        let hops = u32::from(VRRP_TTL);
-        socket
-            .set_multicast_hops_v6(hops)
-            .map_err(|e| ctx("IPV6_MULTICAST_HOPS", ifname, e))?;
-        socket
-            .set_unicast_hops_v6(hops)
-            .map_err(|e| ctx("IPV6_UNICAST_HOPS", ifname, e))?;
-        socket
-            .set_multicast_loop_v6(false)
-            .map_err(|e| ctx("IPV6_MULTICAST_LOOP", ifname, e))?;
-        socket
-            .set_multicast_if_v6(ifindex)
-            .map_err(|e| ctx("IPV6_MULTICAST_IF", ifname, e))?;
+        send_options_v6(&socket, ifname, ifindex)?;
         socket
             .join_multicast_v6(&VRRP_GROUP_V6, ifindex)
             .map_err(|e| ctx("IPV6_ADD_MEMBERSHIP ff02::12", ifname, e))?;
@@ -400,19 +407,7 @@ impl VrrpSocketV6 {
     pub fn open_sender(ifname: &str, source: Ipv6Addr) -> io::Result<Self> {
         let ifindex = if_nametoindex(ifname)?;
         let socket = common(Domain::IPV6, ifname)?;
-        let hops = u32::from(VRRP_TTL);
-        socket
-            .set_multicast_hops_v6(hops)
-            .map_err(|e| ctx("IPV6_MULTICAST_HOPS", ifname, e))?;
-        socket
-            .set_unicast_hops_v6(hops)
-            .map_err(|e| ctx("IPV6_UNICAST_HOPS", ifname, e))?;
-        socket
-            .set_multicast_loop_v6(false)
-            .map_err(|e| ctx("IPV6_MULTICAST_LOOP", ifname, e))?;
-        socket
-            .set_multicast_if_v6(ifindex)
-            .map_err(|e| ctx("IPV6_MULTICAST_IF", ifname, e))?;
+        send_options_v6(&socket, ifname, ifindex)?;
         socket
             .bind(&SocketAddrV6::new(source, 0, 0, ifindex).into())
             .map_err(|e| ctx(&format!("bind {source}"), ifname, e))?;

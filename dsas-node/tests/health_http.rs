@@ -240,6 +240,8 @@ fall = 1
             .contains("Timeout"),
         "{v:#}"
     );
+    // keepalived counting: the one checker is down, no retry pending.
+    assert_eq!(v["progress"][0], "DOWN", "{v:#}");
     nginx.signal(Signal::SIGCONT).unwrap();
     let took = node.wait_state("web", 0, "UP", Duration::from_secs(5));
     assert!(took <= bound(1, 0.5, 0.5), "thawed detected in {took:?}");
@@ -275,6 +277,7 @@ fall = 1
         .unwrap_or_else(|| panic!("no web {SRV4}:80 row:\n{text}"));
     let cols: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(cols[3], "UP", "{row}");
+    assert_eq!(cols[4], "UP,UP", "PROGRESS column, two checkers: {row}");
     assert!(row.ends_with(" passed"), "{row}");
     // The transition history (JSON): down on a timeout (frozen), down on a
     // refused connection (killed), each followed by up.

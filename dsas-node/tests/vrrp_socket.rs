@@ -34,6 +34,23 @@ fn pair() -> (Netns, Netns, Veth) {
     (a, b, veth)
 }
 
+/// An IPv4 VRRP socket in each namespace, registered with `rt`.
+fn sockets_v4(
+    rt: &Runtime,
+    (a, dev_a): (&Netns, &str),
+    (b, dev_b): (&Netns, &str),
+) -> (VrrpSocketV4, VrrpSocketV4) {
+    let open = |ns: &Netns, dev: &str| {
+        let h = rt.handle().clone();
+        ns.enter_thread(move || {
+            let _g = h.enter();
+            VrrpSocketV4::open(dev).unwrap()
+        })
+        .unwrap()
+    };
+    (open(a, dev_a), open(b, dev_b))
+}
+
 fn rfc1071(data: &[u8]) -> u16 {
     let mut sum = 0_u32;
     for chunk in data.chunks(2) {
@@ -61,19 +78,7 @@ fn ipv4_advert_crosses_with_ttl_255_and_tos_c0() {
     testkit::require_tool!("dumpcap");
     let (a, b, veth) = pair();
     let rt = Runtime::new().unwrap();
-    let h = rt.handle().clone();
-    let tx = a
-        .enter_thread(|| {
-            let _g = h.enter();
-            VrrpSocketV4::open(veth.a()).unwrap()
-        })
-        .unwrap();
-    let rx = b
-        .enter_thread(|| {
-            let _g = h.enter();
-            VrrpSocketV4::open(veth.b()).unwrap()
-        })
-        .unwrap();
+    let (tx, rx) = sockets_v4(&rt, (&a, veth.a()), (&b, veth.b()));
     assert_eq!(rx.ifindex(), b.link(veth.b()).unwrap().ifindex);
     let capture = Capture::start(&a, veth.a()).unwrap();
     let payload = advert_v2();
@@ -187,19 +192,7 @@ fn ipv4_batch_keeps_order_and_skips_a_refused_message() {
     require_root!();
     let (a, b, veth) = pair();
     let rt = Runtime::new().unwrap();
-    let h = rt.handle().clone();
-    let tx = a
-        .enter_thread(|| {
-            let _g = h.enter();
-            VrrpSocketV4::open(veth.a()).unwrap()
-        })
-        .unwrap();
-    let rx = b
-        .enter_thread(|| {
-            let _g = h.enter();
-            VrrpSocketV4::open(veth.b()).unwrap()
-        })
-        .unwrap();
+    let (tx, rx) = sockets_v4(&rt, (&a, veth.a()), (&b, veth.b()));
     // 150 adverts (more than one sendmmsg call), VRIDs 1..=150; number 70
     // goes to the broadcast address and is refused.
     let payloads: Vec<Vec<u8>> = (1..=150_u8)

@@ -17,7 +17,7 @@ use crate::config::{Config, ConfigError, OutlierConfig, ProbeKind, Schedule, Thr
 use crate::outlier::{self, Outlier};
 use crate::quorum::Quorum;
 use crate::rng::SplitMix64;
-use crate::threshold::{Counter, Phase};
+use crate::threshold::{Counter, Phase, Progress};
 use crate::timers::{Key, Timers};
 use crate::verdict::{FailReason, Verdict};
 
@@ -460,6 +460,19 @@ impl Engine {
             weight: t.effective_weight(),
             ejected: t.outlier.ejected_until.is_some(),
         })
+    }
+
+    /// Where each of a target's checkers stands between its thresholds
+    /// (HAProxy's "UP 2/3"), in checker order; empty for an unknown id.
+    pub fn progress(&self, id: TargetId) -> Vec<Progress> {
+        let Some(t) = self.flat(id).and_then(|i| self.targets.get(i)) else {
+            return Vec::new();
+        };
+        t.checkers
+            .iter()
+            .filter_map(|&c| self.checkers.get(c))
+            .map(|ch| ch.counter.progress(ch.thresholds))
+            .collect()
     }
 
     /// Whether a service holds its quorum, `None` for an unknown index.

@@ -57,4 +57,5 @@ pub use conversation::Conversation;
 pub use engine::{
     AgentState, Counters, DownAction, Engine, Input, Output, Reason, TargetId, TargetStatus,
 };
+pub use threshold::Progress;
 pub use verdict::{FailReason, Verdict};

@@ -111,6 +111,87 @@ impl Counter {
     }
 }
 
+/// Where one checker stands between its thresholds, as operators read it:
+/// HAProxy's stats ("UP 2/3": two more failures to go down; "DOWN 1/2":
+/// one of the two passes needed to come up) and keepalived's retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// HAProxy counter (`rise` / `fall`).
+    Health {
+        /// The checker counts as good.
+        up: bool,
+        /// Up: failures still needed to go down (`fall` when settled).
+        /// Down: passes so far towards `rise`.
+        step: u32,
+        /// Up: `fall`; down: `rise`.
+        of: u32,
+    },
+    /// keepalived `retry` / `delay_before_retry`.
+    Retry {
+        /// The checker counts as good.
+        up: bool,
+        /// Retries used since the last pass.
+        used: u32,
+        /// `retry`.
+        retry: u32,
+    },
+}
+
+impl Counter {
+    /// The counter as [`Progress`].
+    pub(crate) fn progress(&self, th: Thresholds) -> Progress {
+        match (*self, th) {
+            (Counter::Keepalived { ok, retry_it }, Thresholds::Keepalived { retry, .. }) => {
+                Progress::Retry {
+                    up: ok,
+                    used: retry_it,
+                    retry,
+                }
+            }
+            (Counter::Haproxy { health }, Thresholds::Haproxy { rise, fall }) => {
+                if health >= rise {
+                    Progress::Health {
+                        up: true,
+                        step: health.saturating_sub(rise).saturating_add(1),
+                        of: fall,
+                    }
+                } else {
+                    Progress::Health {
+                        up: false,
+                        step: health,
+                        of: rise,
+                    }
+                }
+            }
+            (c, _) => Progress::Retry {
+                up: c.ok(th),
+                used: 0,
+                retry: 0,
+            },
+        }
+    }
+}
+
+impl core::fmt::Display for Progress {
+    /// `UP 3/3`, `UP 1/3`, `DOWN 1/2` (HAProxy); `UP`, `UP retry 1/2`,
+    /// `DOWN` (keepalived).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let word = |up: bool| if up { "UP" } else { "DOWN" };
+        match *self {
+            Progress::Health { up, step, of } => write!(f, "{} {step}/{of}", word(up)),
+            Progress::Retry {
+                up: true, used: 0, ..
+            } => f.write_str("UP"),
+            Progress::Retry {
+                up: true,
+                used,
+                retry,
+            } => write!(f, "UP retry {used}/{retry}"),
+            Progress::Retry { up: false, .. } => f.write_str("DOWN"),
+        }
+    }
+}
+
 /// `rise + fall − 1` (validated not to overflow).
 fn max_health(rise: u32, fall: u32) -> u32 {
     rise.saturating_add(fall).saturating_sub(1)

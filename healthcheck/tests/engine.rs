@@ -91,6 +91,16 @@ fn probe(e: &mut Engine, t: Instant, verdict: Verdict) -> Vec<Output> {
         .collect()
 }
 
+/// Target (0, 0)'s checkers as operators read them ("UP 2/3").
+fn progress(e: &Engine) -> String {
+    let p: Vec<String> = e
+        .progress(tid(0, 0))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    p.join(",")
+}
+
 fn down(target: TargetId, action: DownAction, reason: Reason) -> Output {
     Output::TargetDown {
         target,
@@ -135,18 +145,25 @@ fn haproxy_rise_fall_with_fast_and_down_intervals() {
     );
     // Fresh server (health = rise = 2): one pass makes it fully up (4);
     // it was "changing", so the pass came at t0 and the next is 2 s later.
+    assert_eq!(progress(&e), "UP 1/3");
     assert!(probe(&mut e, t0, Verdict::PASS).is_empty());
+    assert_eq!(progress(&e), "UP 3/3");
     // Fully up: fail, fail → still up; each at the fast interval.
     assert!(probe(&mut e, t0 + S(2), fail()).is_empty());
+    assert_eq!(progress(&e), "UP 2/3");
     assert!(probe(&mut e, t0 + S(2) + MS(500), fail()).is_empty());
+    assert_eq!(progress(&e), "UP 1/3");
     // Third failure → down.
     assert_eq!(
         probe(&mut e, t0 + S(3), fail()),
         [down(tid(0, 0), DownAction::Remove, failed(0))]
     );
+    assert_eq!(progress(&e), "DOWN 0/2");
     // Down: next at down_interval; pass, fail → still down (3.3).
     assert!(probe(&mut e, t0 + S(8), Verdict::PASS).is_empty());
+    assert_eq!(progress(&e), "DOWN 1/2");
     assert!(probe(&mut e, t0 + S(8) + MS(500), fail()).is_empty());
+    assert_eq!(progress(&e), "DOWN 0/2");
     // pass, pass → up.
     assert!(probe(&mut e, t0 + S(13) + MS(500), Verdict::PASS).is_empty());
     assert_eq!(
@@ -157,6 +174,8 @@ fn haproxy_rise_fall_with_fast_and_down_intervals() {
             reason: Reason::CheckPassed { checker: 0 }
         }]
     );
+    assert_eq!(progress(&e), "UP 3/3");
+    assert!(e.progress(tid(0, 1)).is_empty(), "unknown target");
     assert_eq!(e.poll_timeout(), Some(t0 + S(16)));
     assert_eq!(e.counters().transitions_down, 1);
     assert_eq!(e.counters().transitions_up, 2);
@@ -207,11 +226,14 @@ fn keepalived_retry_timing_and_inhibit() {
     .unwrap();
     drain(&mut e);
     // §7.5: one failure → still alive, retried after delay_before_retry.
+    assert_eq!(progress(&e), "UP");
     assert!(probe(&mut e, t0, fail()).is_empty());
+    assert_eq!(progress(&e), "UP retry 1/1");
     assert_eq!(
         probe(&mut e, t0 + S(1), fail()),
         [down(tid(0, 0), DownAction::Inhibit, failed(0))]
     );
+    assert_eq!(progress(&e), "DOWN");
     // Failed: no retries, back to delay_loop; next pass re-adds with weight.
     assert_eq!(
         probe(&mut e, t0 + S(61), Verdict::PASS),

@@ -625,6 +625,8 @@ impl State {
                             "ejected": ejected,
                             "since_s": st.map(|x| ago(x.since)),
                             "checkers": tp.probes.iter().map(plan::ProbeSpec::describe).collect::<Vec<_>>(),
+                            // Per checker, HAProxy's "UP 2/3" / keepalived's retries.
+                            "progress": self.engine.progress(tp.id).iter().map(ToString::to_string).collect::<Vec<_>>(),
                             "last_check": st.and_then(|x| x.last.as_ref()).map(|l| json!({
                                 "checker": tp.probes.get(l.checker).map(plan::ProbeSpec::describe),
                                 "result": verdict_text(&l.result),
