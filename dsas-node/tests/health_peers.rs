@@ -16,6 +16,8 @@
 mod health_support;
 
 use std::io::{Read as _, Write as _};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use health_support::{Node, SRV4, SRV6, Site, bound, detection_bound, script};
@@ -258,20 +260,30 @@ fn ping_check_datagram_sockets() {
 }
 
 /// TCP, UDP and agent servers inside the server namespace, on threads of
-/// this process; `stop` makes them ignore (TCP: close the listener).
-fn serve(site: &Site, agent_reply: &'static str) {
-    let (tcp, udp, agent) = site
+/// this process; returns how many connections the TCP listener on port
+/// 7004 (a target with a TCP_CHECK alone) accepted.
+fn serve(site: &Site, agent_reply: &'static str) -> Arc<AtomicUsize> {
+    let (tcp, udp, agent, counted) = site
         .srv
         .enter_thread(|| {
             (
                 std::net::TcpListener::bind((SRV4, 7000)).unwrap(),
                 std::net::UdpSocket::bind((SRV4, 7001)).unwrap(),
                 std::net::TcpListener::bind((SRV4, 7002)).unwrap(),
+                std::net::TcpListener::bind((SRV4, 7004)).unwrap(),
             )
         })
         .unwrap();
     std::thread::spawn(move || {
         for c in tcp.incoming() {
+            drop(c);
+        }
+    });
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for c in counted.incoming() {
+            count.fetch_add(1, Ordering::SeqCst);
             drop(c);
         }
     });
@@ -291,13 +303,14 @@ fn serve(site: &Site, agent_reply: &'static str) {
             let _ = c.write_all(agent_reply.as_bytes());
         }
     });
+    accepted
 }
 
 #[test]
 fn tcp_udp_misc_and_agent() {
     testkit::require_root!();
     let site = Site::new("misc");
-    serve(&site, "50%\n");
+    let accepted = serve(&site, "50%\n");
     let flag = site.path("rc");
     std::fs::write(&flag, "0").unwrap();
     let check = site.path("check.sh");
@@ -335,6 +348,10 @@ MISC_CHECK = {{ misc_path = "{}", misc_timeout = 0.3 }}
 ip = "{SRV4}"
 port = 7012
 UDP_CHECK = {{ connect_port = 7003, connect_timeout = 0.3, retry = 0 }}
+[[health.virtual_server.real_server]]
+ip = "{SRV4}"
+port = 7004
+TCP_CHECK = {{ connect_timeout = 0.3, retry = 0 }}
 "#,
             check.display(),
             hang.display()
@@ -342,6 +359,21 @@ UDP_CHECK = {{ connect_port = 7003, connect_timeout = 0.3, retry = 0 }}
     );
     let s = Duration::from_secs(3);
     node.wait_state("mix", 0, "UP", s);
+    node.wait_state("mix", 5, "UP", s);
+    // TCP_CHECK delays the handshake's last ACK and resets before it
+    // leaves (as HAProxy does): the listener answers SYNs but accepts
+    // (almost) nothing; a probe task stalled past the 40 ms delayed-ACK
+    // timer on a busy host may let one through.
+    std::thread::sleep(Duration::from_secs(2));
+    let passes = node.target("mix", 5).unwrap()["counters"]["passes"]
+        .as_u64()
+        .unwrap();
+    let accepted = u64::try_from(accepted.load(Ordering::SeqCst)).unwrap();
+    assert!(passes >= 5, "{passes} passes");
+    assert!(
+        accepted * 2 < passes,
+        "{accepted} of {passes} checks accepted"
+    );
     // The agent's "50%" halves the configured weight.
     assert!(testkit::exec::wait_for(
         || node.target("mix", 0).is_some_and(|v| v["weight"] == 5),

@@ -3,9 +3,11 @@
 //! (and the role aborts the task on `ProbeTimedOut`); `run` also bounds
 //! itself with the same timeout so no task outlives its probe.
 //!
-//! * TCP: `connect()` from `bind_to`, then an abortive close (`SO_LINGER`
-//!   0, RST) as HAProxy does for plain checks, so 10,000 checks a second
-//!   leave no `TIME_WAIT` sockets behind.
+//! * TCP: `connect()` from `bind_to` with the handshake's last ACK
+//!   delayed, then an abortive close (`SO_LINGER` 0, RST) before that ACK
+//!   leaves, as HAProxy does for plain checks: the server's listener
+//!   answers the SYN (what the check proves) but never accepts a
+//!   connection, and 10,000 checks a second leave no `TIME_WAIT` sockets.
 //! * HTTP / HTTPS / SMTP / agent: the [`Conversation`] over a TCP stream
 //!   (HTTPS: a rustls client stream, see [`super::tls`]).
 //! * DNS / UDP: a connected UDP socket; an ICMP error (`ECONNREFUSED`) is
@@ -56,7 +58,7 @@ fn low16(v: u64) -> u16 {
 
 async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
     match spec {
-        ProbeSpec::Tcp { addr, bind } => match connect(*addr, *bind).await {
+        ProbeSpec::Tcp { addr, bind } => match connect(*addr, *bind, Ack::Delayed).await {
             Ok(stream) => {
                 let mut conv = TcpConnect::new();
                 conv.handle_connected();
@@ -74,7 +76,7 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
             spec,
             tls,
         } => {
-            let Ok(stream) = connect(*addr, *bind).await else {
+            let Ok(stream) = connect(*addr, *bind, Ack::Delayed).await else {
                 return Verdict::Fail(FailReason::ConnectFailed);
             };
             let mut conv = HttpCheck::new(std::sync::Arc::clone(spec));
@@ -97,13 +99,13 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
             let Ok(mut conv) = SmtpCheck::new(config) else {
                 return Verdict::Fail(FailReason::Driver);
             };
-            match connect(*addr, *bind).await {
+            match connect(*addr, *bind, Ack::Quick).await {
                 Ok(stream) => converse(stream, &mut conv).await,
                 Err(_) => Verdict::Fail(FailReason::ConnectFailed),
             }
         }
         ProbeSpec::Agent { addr, send } => {
-            let Ok(mut stream) = connect(*addr, None).await else {
+            let Ok(mut stream) = connect(*addr, None, Ack::Quick).await else {
                 return Verdict::Fail(FailReason::ConnectFailed);
             };
             if let Some(line) = send
@@ -139,7 +141,19 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
     }
 }
 
-async fn connect(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<TcpStream> {
+/// The ACK that completes the three-way handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ack {
+    /// Sent at once: the server speaks first (SMTP banner, agent).
+    Quick,
+    /// Delayed (`TCP_QUICKACK` off), as HAProxy connects its checks: a
+    /// plain TCP check closes (RST) before the ACK leaves, so the server
+    /// answers the SYN but never accepts a connection, and an HTTP check's
+    /// request carries the ACK.
+    Delayed,
+}
+
+async fn connect(addr: SocketAddr, bind: Option<SocketAddr>, ack: Ack) -> io::Result<TcpStream> {
     let sock = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -150,6 +164,9 @@ async fn connect(addr: SocketAddr, bind: Option<SocketAddr>) -> io::Result<TcpSt
         sock.bind(b)?;
     }
     sock.set_nodelay(true)?;
+    if ack == Ack::Delayed {
+        SockRef::from(&sock).set_tcp_quickack(false)?;
+    }
     sock.connect(addr).await
 }
 
