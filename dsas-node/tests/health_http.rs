@@ -277,6 +277,13 @@ fall = 1
         .unwrap_or_else(|| panic!("no web {SRV4}:80 row:\n{text}"));
     let cols: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(cols[3], "UP", "{row}");
+    // HTTP checks end with RST once the verdict is in (as HAProxy's do):
+    // thousands of checks leave no TIME_WAIT socket on either side.
+    for ns in [&site.lb, &site.srv] {
+        let out = ns.exec(&["ss", "-Htan", "state", "time-wait"]).unwrap();
+        let tw = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert_eq!(tw, 0, "TIME_WAIT sockets in {}", ns.name());
+    }
     assert_eq!(cols[4], "UP,UP", "PROGRESS column, two checkers: {row}");
     assert!(row.ends_with(" passed"), "{row}");
     // The transition history (JSON): down on a timeout (frozen), down on a

@@ -79,14 +79,17 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
             let Ok(stream) = connect(*addr, *bind, Ack::Delayed).await else {
                 return Verdict::Fail(FailReason::ConnectFailed);
             };
+            // Closed with RST once the verdict is in (HAProxy closes its
+            // checks hard too): no FIN exchange, no TIME_WAIT on either side.
+            let _ = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
             let mut conv = HttpCheck::new(std::sync::Arc::clone(spec));
             match tls {
-                None => converse(stream, &mut conv).await,
+                None => converse(stream, &mut conv, Close::Abort).await,
                 Some(tls) => {
                     let connector =
                         tokio_rustls::TlsConnector::from(std::sync::Arc::clone(&tls.config));
                     match connector.connect(tls.server_name.clone(), stream).await {
-                        Ok(s) => converse(s, &mut conv).await,
+                        Ok(s) => converse(s, &mut conv, Close::Abort).await,
                         Err(e) => {
                             tracing::debug!(%addr, error = %e, "TLS handshake failed");
                             Verdict::Fail(FailReason::Malformed("TLS handshake failed"))
@@ -100,7 +103,7 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
                 return Verdict::Fail(FailReason::Driver);
             };
             match connect(*addr, *bind, Ack::Quick).await {
-                Ok(stream) => converse(stream, &mut conv).await,
+                Ok(stream) => converse(stream, &mut conv, Close::Graceful).await,
                 Err(_) => Verdict::Fail(FailReason::ConnectFailed),
             }
         }
@@ -113,7 +116,7 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
             {
                 return Verdict::Fail(FailReason::ClosedEarly);
             }
-            converse(stream, &mut AgentCheck::new()).await
+            converse(stream, &mut AgentCheck::new(), Close::Graceful).await
         }
         ProbeSpec::Dns { addr, bind, config } => {
             let qid = low16(super::mix(id));
@@ -170,12 +173,22 @@ async fn connect(addr: SocketAddr, bind: Option<SocketAddr>, ack: Ack) -> io::Re
     sock.connect(addr).await
 }
 
+/// How a conversation's connection ends once the verdict is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Close {
+    /// Write what the conversation still queued (SMTP `QUIT`), then FIN.
+    Graceful,
+    /// Just drop the stream (`SO_LINGER` 0 set by the caller: RST).
+    Abort,
+}
+
 /// Drives a stream conversation to its verdict (see
-/// [`healthcheck::conversation`]): write what it has, read, repeat; after
-/// the verdict write what it still queued (SMTP `QUIT`) and close.
+/// [`healthcheck::conversation`]): write what it has, read, repeat; then
+/// close as `close` says.
 async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     conv: &mut (dyn Conversation + Send),
+    close: Close,
 ) -> Verdict {
     conv.handle_connected();
     let mut buf = vec![0u8; READ_CHUNK];
@@ -188,8 +201,10 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         if let Some(v) = conv.verdict() {
-            let _ = stream.flush().await;
-            let _ = stream.shutdown().await;
+            if close == Close::Graceful {
+                let _ = stream.flush().await;
+                let _ = stream.shutdown().await;
+            }
             return v;
         }
         if eof {
