@@ -58,7 +58,7 @@ fn low16(v: u64) -> u16 {
 
 async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
     match spec {
-        ProbeSpec::Tcp { addr, bind } => match connect(*addr, *bind, Ack::Delayed).await {
+        ProbeSpec::Tcp { addr, bind } => match connect(*addr, *bind, Use::ConnectOnly).await {
             Ok(stream) => {
                 let mut conv = TcpConnect::new();
                 conv.handle_connected();
@@ -76,7 +76,7 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
             spec,
             tls,
         } => {
-            let Ok(stream) = connect(*addr, *bind, Ack::Delayed).await else {
+            let Ok(stream) = connect(*addr, *bind, Use::ClientFirst).await else {
                 return Verdict::Fail(FailReason::ConnectFailed);
             };
             // Closed with RST once the verdict is in (HAProxy closes its
@@ -102,13 +102,13 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
             let Ok(mut conv) = SmtpCheck::new(config) else {
                 return Verdict::Fail(FailReason::Driver);
             };
-            match connect(*addr, *bind, Ack::Quick).await {
+            match connect(*addr, *bind, Use::ServerFirst).await {
                 Ok(stream) => converse(stream, &mut conv, Close::Graceful).await,
                 Err(_) => Verdict::Fail(FailReason::ConnectFailed),
             }
         }
         ProbeSpec::Agent { addr, send } => {
-            let Ok(mut stream) = connect(*addr, None, Ack::Quick).await else {
+            let Ok(mut stream) = connect(*addr, None, Use::ServerFirst).await else {
                 return Verdict::Fail(FailReason::ConnectFailed);
             };
             if let Some(line) = send
@@ -144,19 +144,23 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
     }
 }
 
-/// The ACK that completes the three-way handshake.
+/// What a connection is for, which sets how its handshake ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ack {
-    /// Sent at once: the server speaks first (SMTP banner, agent).
-    Quick,
-    /// Delayed (`TCP_QUICKACK` off), as HAProxy connects its checks: a
-    /// plain TCP check closes (RST) before the ACK leaves, so the server
-    /// answers the SYN but never accepts a connection, and an HTTP check's
-    /// request carries the ACK.
-    Delayed,
+enum Use {
+    /// A plain TCP check: connect, then RST. The handshake's last ACK is
+    /// delayed (`TCP_QUICKACK` off, as HAProxy connects its checks) and
+    /// the RST goes first, so the server's listener answers the SYN (what
+    /// the check proves) but never accepts a connection. No data: no
+    /// `TCP_NODELAY` either.
+    ConnectOnly,
+    /// The client speaks first (HTTP, TLS): the delayed ACK rides on the
+    /// request; `TCP_NODELAY` keeps TLS's back-to-back writes moving.
+    ClientFirst,
+    /// The server speaks first (SMTP banner, agent): ACK at once.
+    ServerFirst,
 }
 
-async fn connect(addr: SocketAddr, bind: Option<SocketAddr>, ack: Ack) -> io::Result<TcpStream> {
+async fn connect(addr: SocketAddr, bind: Option<SocketAddr>, usage: Use) -> io::Result<TcpStream> {
     let sock = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -166,8 +170,10 @@ async fn connect(addr: SocketAddr, bind: Option<SocketAddr>, ack: Ack) -> io::Re
         sock.set_reuseaddr(true)?;
         sock.bind(b)?;
     }
-    sock.set_nodelay(true)?;
-    if ack == Ack::Delayed {
+    if usage != Use::ConnectOnly {
+        sock.set_nodelay(true)?;
+    }
+    if usage != Use::ServerFirst {
         SockRef::from(&sock).set_tcp_quickack(false)?;
     }
     sock.connect(addr).await
