@@ -785,33 +785,49 @@ impl Sock {
     /// Sends the adverts `(instance, destination, bytes)` in order, in as
     /// few system calls as the socket allows; failures are logged.
     async fn send_batch(&self, adverts: &[(InstanceKey, IpAddr, Vec<u8>)]) {
-        let mut failed = |i: usize, e: io::Error| {
-            if let Some((key, dst, _)) = adverts.get(i) {
-                tracing::warn!(?key, %dst, error = %e, "advert not sent");
-            }
-        };
         match self {
             Sock::V4(s) => {
-                let msgs: Vec<(Ipv4Addr, &[u8])> = adverts
-                    .iter()
-                    .filter_map(|(_, d, b)| match d {
-                        IpAddr::V4(d) => Some((*d, b.as_slice())),
-                        IpAddr::V6(_) => None,
-                    })
-                    .collect();
-                s.send_batch(&msgs, &mut failed).await;
+                let (msgs, index) = of_family(adverts, |d| match d {
+                    IpAddr::V4(d) => Some(d),
+                    IpAddr::V6(_) => None,
+                });
+                s.send_batch(&msgs, &mut |i, e| advert_failed(adverts, &index, i, &e))
+                    .await;
             }
             Sock::V6(s) => {
-                let msgs: Vec<(Ipv6Addr, &[u8])> = adverts
-                    .iter()
-                    .filter_map(|(_, d, b)| match d {
-                        IpAddr::V6(d) => Some((*d, b.as_slice())),
-                        IpAddr::V4(_) => None,
-                    })
-                    .collect();
-                s.send_batch(&msgs, &mut failed).await;
+                let (msgs, index) = of_family(adverts, |d| match d {
+                    IpAddr::V6(d) => Some(d),
+                    IpAddr::V4(_) => None,
+                });
+                s.send_batch(&msgs, &mut |i, e| advert_failed(adverts, &index, i, &e))
+                    .await;
             }
         }
+    }
+}
+
+/// The adverts whose destination `pick` accepts (the socket's family),
+/// with the index of each in `adverts`.
+fn of_family<A>(
+    adverts: &[(InstanceKey, IpAddr, Vec<u8>)],
+    pick: impl Fn(IpAddr) -> Option<A>,
+) -> (Vec<(A, &[u8])>, Vec<usize>) {
+    adverts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, d, b))| Some(((pick(*d)?, b.as_slice()), i)))
+        .unzip()
+}
+
+/// Logs advert `index[i]` of `adverts` as not sent.
+fn advert_failed(
+    adverts: &[(InstanceKey, IpAddr, Vec<u8>)],
+    index: &[usize],
+    i: usize,
+    e: &io::Error,
+) {
+    if let Some((key, dst, _)) = index.get(i).and_then(|&j| adverts.get(j)) {
+        tracing::warn!(?key, %dst, error = %e, "advert not sent");
     }
 }
 

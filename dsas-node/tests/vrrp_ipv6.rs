@@ -291,3 +291,58 @@ fn ipv6_vmac_adverts_and_na_carry_the_virtual_mac() {
         na.len()
     );
 }
+
+/// An IPv6 VMAC the operator made: the node puts the parent's link-local
+/// address on it for its adverts (as keepalived does) and, at shutdown,
+/// takes that address off again and leaves the VMAC itself in place.
+#[test]
+fn ipv6_operator_vmac_is_left_as_found() {
+    testkit::require_root!();
+    let lan = Lan::new("v6ov", 1);
+    let r = &lan.routers[0];
+    let vmac_if = "vrrp6.51";
+    r.ns.ip(&[
+        "link",
+        "add",
+        vmac_if,
+        "link",
+        IFNAME,
+        "address",
+        "00:00:5e:00:02:33",
+        "type",
+        "macvlan",
+        "mode",
+        "private",
+    ])
+    .unwrap();
+    r.ns.link_up(vmac_if).unwrap();
+    let link_local = |dev: &str| {
+        let out =
+            r.ns.run(&format!(
+                "ip -6 -o addr show dev {dev} scope link | awk '{{print $4}}' | cut -d/ -f1"
+            ))
+            .unwrap();
+        let mut all: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        all.sort();
+        all
+    };
+    let parent_ll = link_local(IFNAME);
+    assert_eq!(parent_ll.len(), 1, "{parent_ll:?}");
+    let before = link_local(vmac_if);
+    assert!(!before.contains(&parent_ll[0]), "{before:?}");
+    let mut spec = Spec::new(3, 150).v6();
+    spec.use_vmac = true;
+    let mut node = DsasNode::start(r, &spec);
+    node.wait_state(VrrpState::Master, Duration::from_secs(10))
+        .unwrap();
+    assert!(
+        link_local(vmac_if).contains(&parent_ll[0]),
+        "the parent's link-local address is on the VMAC while running"
+    );
+    node.stop();
+    assert!(r.ns.has_link(vmac_if), "the operator's VMAC is kept");
+    assert_eq!(link_local(vmac_if), before, "the VMAC's addresses as found");
+}
