@@ -53,6 +53,21 @@ fn drain(e: &mut Engine) -> Vec<Output> {
     std::iter::from_fn(|| e.poll_output()).collect()
 }
 
+/// An engine with one service of one weight-1 target with one checker,
+/// its initial outputs drained.
+fn single(t0: Instant, kind: ProbeKind, schedule: Schedule, thresholds: Thresholds) -> Engine {
+    let mut e = Engine::new(
+        one(ServiceConfig {
+            targets: vec![target(1, vec![checker(kind, schedule, thresholds)])],
+            ..ServiceConfig::default()
+        }),
+        t0,
+    )
+    .unwrap();
+    drain(&mut e);
+    e
+}
+
 /// Advances to `at` (firing timers) and returns the outputs.
 fn at(e: &mut Engine, t: Instant) -> Vec<Output> {
     e.handle_timeout(t);
@@ -184,17 +199,11 @@ fn haproxy_rise_fall_with_fast_and_down_intervals() {
 #[test]
 fn haproxy_new_server_falls_at_first_failure_and_fail_now() {
     let t0 = Instant::now();
-    let c = checker(ProbeKind::Http, Schedule::HAPROXY, Thresholds::HAPROXY);
-    let cfg = one(ServiceConfig {
-        targets: vec![target(1, vec![c])],
-        ..ServiceConfig::default()
-    });
-    let mut e = Engine::new(cfg.clone(), t0).unwrap();
-    drain(&mut e);
+    let new = || single(t0, ProbeKind::Http, Schedule::HAPROXY, Thresholds::HAPROXY);
+    let mut e = new();
     assert_eq!(probe(&mut e, t0, fail()).len(), 1);
     // Envoy: an unexpected status marks even a fully-up server down at once.
-    let mut e = Engine::new(cfg, t0).unwrap();
-    drain(&mut e);
+    let mut e = new();
     probe(&mut e, t0, Verdict::PASS);
     let st = FailReason::HttpStatus(503);
     assert_eq!(
@@ -262,12 +271,7 @@ fn seesaw_retries_zero() {
         timeout: S(5),
         ..Schedule::KEEPALIVED
     };
-    let cfg = one(ServiceConfig {
-        targets: vec![target(1, vec![checker(ProbeKind::Tcp, sched, th)])],
-        ..ServiceConfig::default()
-    });
-    let mut e = Engine::new(cfg, t0).unwrap();
-    drain(&mut e);
+    let mut e = single(t0, ProbeKind::Tcp, sched, th);
     assert_eq!(probe(&mut e, t0, fail()).len(), 1);
     assert_eq!(probe(&mut e, t0 + S(10), Verdict::PASS).len(), 1);
 }
@@ -275,13 +279,12 @@ fn seesaw_retries_zero() {
 #[test]
 fn timeout_then_late_result_ignored() {
     let t0 = Instant::now();
-    let c = checker(ProbeKind::Tcp, Schedule::KEEPALIVED, Thresholds::KEEPALIVED);
-    let cfg = one(ServiceConfig {
-        targets: vec![target(1, vec![c])],
-        ..ServiceConfig::default()
-    });
-    let mut e = Engine::new(cfg, t0).unwrap();
-    drain(&mut e);
+    let mut e = single(
+        t0,
+        ProbeKind::Tcp,
+        Schedule::KEEPALIVED,
+        Thresholds::KEEPALIVED,
+    );
     let id = started(&at(&mut e, t0))[0];
     assert_eq!(e.poll_timeout(), Some(t0 + S(5)));
     assert!(
@@ -862,15 +865,7 @@ fn fixed_rate_detection_haproxy() {
         ..Schedule::HAPROXY
     };
     let th = Thresholds::Haproxy { rise: 2, fall: 3 };
-    let mut e = Engine::new(
-        one(ServiceConfig {
-            targets: vec![target(1, vec![checker(ProbeKind::Tcp, sched, th)])],
-            ..ServiceConfig::default()
-        }),
-        t0,
-    )
-    .unwrap();
-    drain(&mut e);
+    let mut e = single(t0, ProbeKind::Tcp, sched, th);
     // A pass that takes 300 ms: the next probe is still due at t0 + 1 s.
     let id = started(&at(&mut e, t0))[0];
     assert_eq!(e.poll_timeout(), Some(t0 + timeout));
@@ -904,15 +899,7 @@ fn fixed_rate_detection_haproxy() {
         fast_interval: Some(MS(500)),
         down_interval: Some(S(5)),
     };
-    let mut e = Engine::new(
-        one(ServiceConfig {
-            targets: vec![target(1, vec![checker(ProbeKind::Tcp, sched, th)])],
-            ..ServiceConfig::default()
-        }),
-        t0,
-    )
-    .unwrap();
-    drain(&mut e);
+    let mut e = single(t0, ProbeKind::Tcp, sched, th);
     assert!(probe(&mut e, t0, Verdict::PASS).is_empty());
     // First failure at 2 s (times out at 2.4 s); the next is due at
     // 2 s + fastinter = 2.5 s, the next at 3 s, then down at 3.4 s.
@@ -932,15 +919,7 @@ fn fixed_rate_detection_haproxy() {
         timeout: MS(500),
         ..Schedule::HAPROXY
     };
-    let mut e = Engine::new(
-        one(ServiceConfig {
-            targets: vec![target(1, vec![checker(ProbeKind::Tcp, slow, th)])],
-            ..ServiceConfig::default()
-        }),
-        t0,
-    )
-    .unwrap();
-    drain(&mut e);
+    let mut e = single(t0, ProbeKind::Tcp, slow, th);
     let out = time_out(&mut e, t0, MS(500));
     assert_eq!(started(&out).len(), 1, "next starts as the last times out");
     assert_eq!(e.poll_timeout(), Some(t0 + MS(1000)));
@@ -967,15 +946,7 @@ fn fixed_rate_detection_keepalived() {
         retry: 2,
         delay_before_retry: MS(500),
     };
-    let mut e = Engine::new(
-        one(ServiceConfig {
-            targets: vec![target(1, vec![checker(ProbeKind::Tcp, sched, th)])],
-            ..ServiceConfig::default()
-        }),
-        t0,
-    )
-    .unwrap();
-    drain(&mut e);
+    let mut e = single(t0, ProbeKind::Tcp, sched, th);
     let id = started(&at(&mut e, t0))[0];
     assert!(answer(&mut e, t0 + MS(200), id, Verdict::PASS).is_empty());
     // delay_loop from when the passing probe was due.
@@ -1007,22 +978,12 @@ fn fixed_rate_detection_keepalived() {
 
     // keepalived defaults (connect_timeout 5 s > delay_before_retry 1 s):
     // the retry starts as the first probe times out, never overlapping it.
-    let mut e = Engine::new(
-        one(ServiceConfig {
-            targets: vec![target(
-                1,
-                vec![checker(
-                    ProbeKind::Tcp,
-                    Schedule::KEEPALIVED,
-                    Thresholds::KEEPALIVED,
-                )],
-            )],
-            ..ServiceConfig::default()
-        }),
+    let mut e = single(
         t0,
-    )
-    .unwrap();
-    drain(&mut e);
+        ProbeKind::Tcp,
+        Schedule::KEEPALIVED,
+        Thresholds::KEEPALIVED,
+    );
     let out = time_out(&mut e, t0, S(5));
     assert_eq!(started(&out).len(), 1);
     assert_eq!(e.poll_timeout(), Some(t0 + S(10)));
