@@ -7,6 +7,8 @@
 //!
 //! * Virtual addresses: `RTM_NEWADDR` / `RTM_DELADDR`; IPv6 ones with
 //!   `IFA_F_NODAD` as keepalived adds them (a VIP must answer at once).
+//!   Adding one is on a new Master's takeover path, so it goes over a
+//!   blocking socket and is acked in place (see [`Netlink::add_address`]).
 //! * VMAC: a macvlan in private mode on the parent with the RFC 5798 §7.3
 //!   virtual MAC, as keepalived `use_vmac`.
 //! * Link events: `RTNLGRP_LINK` notifications reduced to admin state and
@@ -17,7 +19,9 @@ use std::net::IpAddr;
 
 use futures::channel::mpsc::UnboundedReceiver;
 use futures::{StreamExt as _, TryStreamExt as _};
-use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, MacVlanMode};
@@ -28,6 +32,20 @@ use rtnetlink::{Handle, LinkMacVlan, LinkUnspec, MulticastGroup};
 #[must_use]
 pub fn virtual_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, if ipv6 { 0x02 } else { 0x01 }, vrid]
+}
+
+/// Longest wait for the kernel's ack on the blocking socket.
+const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// An error of a request on the blocking socket, in [`nl_err`]'s terms.
+fn io_err(what: &str, e: &io::Error) -> io::Error {
+    let kind = match e.raw_os_error() {
+        Some(libc::EEXIST) => io::ErrorKind::AlreadyExists,
+        Some(libc::ENODEV | libc::EADDRNOTAVAIL | libc::ENOENT) => io::ErrorKind::NotFound,
+        Some(libc::EPERM | libc::EACCES) => io::ErrorKind::PermissionDenied,
+        _ => e.kind(),
+    };
+    io::Error::new(kind, format!("netlink {what}: {e}"))
 }
 
 fn nl_err(what: &str, e: rtnetlink::Error) -> io::Error {
@@ -106,6 +124,12 @@ pub enum LinkEvent {
 #[derive(Debug, Clone)]
 pub struct Netlink {
     handle: Handle,
+    /// A blocking socket for the request on the takeover path (a VIP
+    /// added), sent and acknowledged in place: the kernel handles
+    /// `RTM_NEWADDR` inside `send`, so waiting for the ack costs tens of
+    /// microseconds, where the rtnetlink driver task adds a scheduler
+    /// round trip or two (hundreds on a busy host).
+    now: std::sync::Arc<(netlink_sys::Socket, std::sync::atomic::AtomicU32)>,
 }
 
 impl Netlink {
@@ -117,7 +141,43 @@ impl Netlink {
     pub fn connect() -> io::Result<Self> {
         let (conn, handle, _) = rtnetlink::new_connection()?;
         tokio::spawn(conn);
-        Ok(Self { handle })
+        let mut now = netlink_sys::Socket::new(netlink_sys::protocols::NETLINK_ROUTE)?;
+        now.bind_auto()?;
+        now.connect(&netlink_sys::SocketAddr::new(0, 0))?;
+        // Bounded even if another process holds the RTNL lock for long.
+        socket2::SockRef::from(&now).set_read_timeout(Some(ACK_TIMEOUT))?;
+        Ok(Self {
+            handle,
+            now: std::sync::Arc::new((now, std::sync::atomic::AtomicU32::new(1))),
+        })
+    }
+
+    /// Sends `msg` as a request with `flags` (plus `NLM_F_REQUEST |
+    /// NLM_F_ACK`) on the blocking socket and waits for its ack.
+    fn request_now(&self, msg: RouteNetlinkMessage, flags: u16) -> io::Result<()> {
+        let (sock, next) = &*self.now;
+        let seq = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut req = NetlinkMessage::from(msg);
+        req.header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        req.header.sequence_number = seq;
+        req.finalize();
+        let mut buf = vec![0u8; req.buffer_len()];
+        req.serialize(&mut buf);
+        sock.send(&buf, 0)?;
+        loop {
+            let mut reply: Vec<u8> = Vec::with_capacity(8192);
+            sock.recv(&mut reply, 0)?;
+            let msg = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&reply)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            // An ack left over from a request that timed out: skip it.
+            if msg.header.sequence_number != seq {
+                continue;
+            }
+            return match msg.payload {
+                NetlinkPayload::Error(e) if e.code.is_some() => Err(e.to_io()),
+                _ => Ok(()),
+            };
+        }
     }
 
     /// Looks a link up by name.
@@ -174,19 +234,37 @@ impl Netlink {
 
     /// Adds `address/prefix_len` on `index` (`ip addr add`); IPv6 with
     /// `nodad`. An address already present is an `AlreadyExists` error.
+    /// Sent on the blocking socket and acked before it returns (tens of
+    /// microseconds, at most `ACK_TIMEOUT` (1 s) if the RTNL lock is held
+    /// elsewhere), without a round trip through the rtnetlink driver task.
     ///
     /// # Errors
     /// Netlink errors.
     pub async fn add_address(&self, index: u32, address: IpAddr, prefix_len: u8) -> io::Result<()> {
-        let mut req = self.handle.address().add(index, address, prefix_len);
+        let mut msg: AddressMessage = match address {
+            IpAddr::V4(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv4Addr>::new()
+                .index(index)
+                .address(a, prefix_len)
+                .build(),
+            IpAddr::V6(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv6Addr>::new()
+                .index(index)
+                .address(a, prefix_len)
+                .build(),
+        };
         if address.is_ipv6() {
-            req.message_mut()
-                .attributes
+            msg.attributes
                 .push(AddressAttribute::Flags(AddressFlags::Nodad));
         }
-        req.execute()
-            .await
-            .map_err(|e| nl_err(&format!("add address {address}/{prefix_len} on {index}"), e))
+        self.request_now(
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map_err(|e| {
+            io_err(
+                &format!("add address {address}/{prefix_len} on {index}"),
+                &e,
+            )
+        })
     }
 
     /// Removes `address/prefix_len` from `index` (`ip addr del`).

@@ -11,7 +11,7 @@
 //! the probe ([`probe::run`]) and sends its verdict back; `ProbeTimedOut`
 //! aborts the task (a MISC_CHECK's process group is killed).
 //!
-//! The loop wakes on a [`TICK`] grid: engine deadlines are rounded up to
+//! The loop wakes on a `TICK` (4 ms) grid: engine deadlines are rounded up to
 //! it and verdicts that arrive between ticks are handled together, so the
 //! loop runs at most 1 / `TICK` times a second however many checks run
 //! (issue 6: 10,000 checks a second; detection within
