@@ -438,6 +438,24 @@ fn cell(v: &Value, key: &str) -> String {
     }
 }
 
+/// The columns of the RSTP port table (`mstpctl showport`'s fields).
+pub const RSTP_PORT_COLUMNS: [&str; 14] = [
+    "PORT",
+    "ID",
+    "ROLE",
+    "STATE",
+    "COST",
+    "DSGN-ROOT",
+    "DSGN-COST",
+    "DSGN-BRIDGE",
+    "DSGN-PORT",
+    "EDGE",
+    "P2P",
+    "PROTO",
+    "RX",
+    "TX",
+];
+
 /// One bridge as `mstpctl showbridge` + `mstpctl showport` print it: the
 /// bridge line, then per port its role, state, cost and designated
 /// bridge. False when `value` is not a bridge status.
@@ -476,25 +494,10 @@ fn render_rstp(out: &mut String, value: &Value) -> bool {
             cell(b, "topology_change")
         );
         let mut rows = vec![
-            [
-                "PORT",
-                "ID",
-                "ROLE",
-                "STATE",
-                "COST",
-                "DSGN-ROOT",
-                "DSGN-COST",
-                "DSGN-BRIDGE",
-                "DSGN-PORT",
-                "EDGE",
-                "P2P",
-                "PROTO",
-                "RX",
-                "TX",
-            ]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect::<Vec<_>>(),
+            RSTP_PORT_COLUMNS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<_>>(),
         ];
         for p in b
             .get("ports")

@@ -132,25 +132,7 @@ fn check_status_table(t: &Topo, b: usize) {
         .unwrap()
         .split_whitespace()
         .collect();
-    assert_eq!(
-        header,
-        [
-            "PORT",
-            "ID",
-            "ROLE",
-            "STATE",
-            "COST",
-            "DSGN-ROOT",
-            "DSGN-COST",
-            "DSGN-BRIDGE",
-            "DSGN-PORT",
-            "EDGE",
-            "P2P",
-            "PROTO",
-            "RX",
-            "TX"
-        ]
-    );
+    assert_eq!(header, dsas_node::control::RSTP_PORT_COLUMNS);
     let ports = json["ports"].as_array().unwrap();
     for p in ports {
         let name = p["name"].as_str().unwrap();
