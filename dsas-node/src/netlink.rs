@@ -34,30 +34,46 @@ pub fn virtual_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
     [0x00, 0x00, 0x5e, 0x00, if ipv6 { 0x02 } else { 0x01 }, vrid]
 }
 
+/// `address/prefix_len` on `index` as `RTM_NEWADDR` / `RTM_DELADDR` carry
+/// it (`IFA_LOCAL`, `IFA_ADDRESS`, IPv4 broadcast).
+fn address_message(index: u32, address: IpAddr, prefix_len: u8) -> AddressMessage {
+    match address {
+        IpAddr::V4(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv4Addr>::new()
+            .index(index)
+            .address(a, prefix_len)
+            .build(),
+        IpAddr::V6(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv6Addr>::new()
+            .index(index)
+            .address(a, prefix_len)
+            .build(),
+    }
+}
+
 /// Longest wait for the kernel's ack on the blocking socket.
 const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The error kind the roles test for, from a netlink error's errno.
+fn errno_kind(errno: Option<i32>) -> Option<io::ErrorKind> {
+    match errno? {
+        libc::EEXIST => Some(io::ErrorKind::AlreadyExists),
+        libc::ENODEV | libc::EADDRNOTAVAIL | libc::ENOENT => Some(io::ErrorKind::NotFound),
+        libc::EPERM | libc::EACCES => Some(io::ErrorKind::PermissionDenied),
+        _ => None,
+    }
+}
+
 /// An error of a request on the blocking socket, in [`nl_err`]'s terms.
 fn io_err(what: &str, e: &io::Error) -> io::Error {
-    let kind = match e.raw_os_error() {
-        Some(libc::EEXIST) => io::ErrorKind::AlreadyExists,
-        Some(libc::ENODEV | libc::EADDRNOTAVAIL | libc::ENOENT) => io::ErrorKind::NotFound,
-        Some(libc::EPERM | libc::EACCES) => io::ErrorKind::PermissionDenied,
-        _ => e.kind(),
-    };
+    let kind = errno_kind(e.raw_os_error()).unwrap_or_else(|| e.kind());
     io::Error::new(kind, format!("netlink {what}: {e}"))
 }
 
 fn nl_err(what: &str, e: rtnetlink::Error) -> io::Error {
-    let kind = match &e {
-        rtnetlink::Error::NetlinkError(m) => match m.raw_code().checked_neg() {
-            Some(libc::EEXIST) => io::ErrorKind::AlreadyExists,
-            Some(libc::ENODEV | libc::EADDRNOTAVAIL | libc::ENOENT) => io::ErrorKind::NotFound,
-            Some(libc::EPERM | libc::EACCES) => io::ErrorKind::PermissionDenied,
-            _ => io::ErrorKind::Other,
-        },
-        _ => io::ErrorKind::Other,
+    let errno = match &e {
+        rtnetlink::Error::NetlinkError(m) => m.raw_code().checked_neg(),
+        _ => None,
     };
+    let kind = errno_kind(errno).unwrap_or(io::ErrorKind::Other);
     io::Error::new(kind, format!("netlink {what}: {e}"))
 }
 
@@ -241,16 +257,7 @@ impl Netlink {
     /// # Errors
     /// Netlink errors.
     pub async fn add_address(&self, index: u32, address: IpAddr, prefix_len: u8) -> io::Result<()> {
-        let mut msg: AddressMessage = match address {
-            IpAddr::V4(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv4Addr>::new()
-                .index(index)
-                .address(a, prefix_len)
-                .build(),
-            IpAddr::V6(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv6Addr>::new()
-                .index(index)
-                .address(a, prefix_len)
-                .build(),
-        };
+        let mut msg = address_message(index, address, prefix_len);
         if address.is_ipv6() {
             msg.attributes
                 .push(AddressAttribute::Flags(AddressFlags::Nodad));
@@ -272,16 +279,7 @@ impl Netlink {
     /// # Errors
     /// `NotFound` when absent; netlink errors.
     pub async fn del_address(&self, index: u32, address: IpAddr, prefix_len: u8) -> io::Result<()> {
-        let msg: AddressMessage = match address {
-            IpAddr::V4(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv4Addr>::new()
-                .index(index)
-                .address(a, prefix_len)
-                .build(),
-            IpAddr::V6(a) => rtnetlink::AddressMessageBuilder::<std::net::Ipv6Addr>::new()
-                .index(index)
-                .address(a, prefix_len)
-                .build(),
-        };
+        let msg = address_message(index, address, prefix_len);
         self.handle.address().del(msg).execute().await.map_err(|e| {
             nl_err(
                 &format!("delete address {address}/{prefix_len} on {index}"),
