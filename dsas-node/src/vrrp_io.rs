@@ -59,14 +59,14 @@ const BATCH: usize = 64;
 
 /// Sends `msgs` (destination, payload) on `fd` with as few `sendmmsg`
 /// system calls as possible, in order. A message the kernel refuses is
-/// reported through `failed` and skipped; `WouldBlock` before any message
-/// of a call goes out is returned with how many were sent, so that the
-/// caller can wait for the socket and go on from there.
+/// reported through `failed` and skipped. Returns how many messages were
+/// handled and whether the socket's buffer filled up (`EAGAIN`) before the
+/// rest, so that the caller can wait for it and go on from there.
 fn send_batch_on<S: SockaddrLike + Copy>(
     fd: std::os::fd::RawFd,
     msgs: &[(S, &[u8])],
     failed: &mut (dyn FnMut(usize, io::Error) + Send),
-) -> (usize, Option<io::Error>) {
+) -> (usize, bool) {
     let mut sent = 0;
     while let Some(rest) = msgs.get(sent..).filter(|r| !r.is_empty()) {
         let chunk = rest.get(..BATCH.min(rest.len())).unwrap_or(rest);
@@ -80,16 +80,14 @@ fn send_batch_on<S: SockaddrLike + Copy>(
                 let n = r.count().max(1).min(chunk.len());
                 sent = sent.saturating_add(n);
             }
-            Err(nix::errno::Errno::EAGAIN) => {
-                return (sent, Some(io::Error::from(io::ErrorKind::WouldBlock)));
-            }
+            Err(nix::errno::Errno::EAGAIN) => return (sent, true),
             Err(e) => {
                 failed(sent, e.into());
                 sent = sent.saturating_add(1);
             }
         }
     }
-    (sent, None)
+    (sent, false)
 }
 
 /// Enables `SO_TIMESTAMPNS` (kernel receive time of every datagram).
@@ -312,7 +310,7 @@ async fn send_all<S: SockaddrLike + Copy>(
         let mut report = |i: usize, e: io::Error| failed(done.saturating_add(i), e);
         let (n, blocked) = send_batch_on(fd.as_raw_fd(), rest, &mut report);
         done = done.saturating_add(n);
-        if blocked.is_some() {
+        if blocked {
             match fd.writable().await {
                 Ok(mut guard) => guard.clear_ready(),
                 Err(e) => {
