@@ -62,8 +62,7 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
             Ok(stream) => {
                 let mut conv = TcpConnect::new();
                 conv.handle_connected();
-                // Abortive close: RST, no TIME_WAIT (HAProxy does the same).
-                let _ = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+                // Closes with RST (see `Use::ConnectOnly`).
                 drop(stream);
                 conv.verdict()
                     .unwrap_or(Verdict::Fail(FailReason::ConnectFailed))
@@ -79,9 +78,6 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
             let Ok(stream) = connect(*addr, *bind, Use::ClientFirst).await else {
                 return Verdict::Fail(FailReason::ConnectFailed);
             };
-            // Closed with RST once the verdict is in (HAProxy closes its
-            // checks hard too): no FIN exchange, no TIME_WAIT on either side.
-            let _ = SockRef::from(&stream).set_linger(Some(Duration::ZERO));
             let mut conv = HttpCheck::new(std::sync::Arc::clone(spec));
             match tls {
                 None => converse(stream, &mut conv, Close::Abort).await,
@@ -144,7 +140,10 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
     }
 }
 
-/// What a connection is for, which sets how its handshake ends.
+/// What a connection is for, which sets how its handshake ends and how it
+/// closes. The checks HAProxy closes hard (`ConnectOnly`, `ClientFirst`)
+/// get `SO_LINGER` 0: dropped, they send RST, with no FIN exchange and no
+/// `TIME_WAIT` on either side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Use {
     /// A plain TCP check: connect, then RST. The handshake's last ACK is
@@ -154,9 +153,11 @@ enum Use {
     /// `TCP_NODELAY` either.
     ConnectOnly,
     /// The client speaks first (HTTP, TLS): the delayed ACK rides on the
-    /// request; `TCP_NODELAY` keeps TLS's back-to-back writes moving.
+    /// request; `TCP_NODELAY` keeps TLS's back-to-back writes moving; RST
+    /// once the verdict is in ([`Close::Abort`]).
     ClientFirst,
-    /// The server speaks first (SMTP banner, agent): ACK at once.
+    /// The server speaks first (SMTP banner, agent): ACK at once, graceful
+    /// close ([`Close::Graceful`]).
     ServerFirst,
 }
 
@@ -175,6 +176,7 @@ async fn connect(addr: SocketAddr, bind: Option<SocketAddr>, usage: Use) -> io::
     }
     if usage != Use::ServerFirst {
         SockRef::from(&sock).set_tcp_quickack(false)?;
+        SockRef::from(&sock).set_linger(Some(Duration::ZERO))?;
     }
     sock.connect(addr).await
 }
@@ -184,7 +186,7 @@ async fn connect(addr: SocketAddr, bind: Option<SocketAddr>, usage: Use) -> io::
 enum Close {
     /// Write what the conversation still queued (SMTP `QUIT`), then FIN.
     Graceful,
-    /// Just drop the stream (`SO_LINGER` 0 set by the caller: RST).
+    /// Just drop the stream (`SO_LINGER` 0 from [`connect`]: RST).
     Abort,
 }
 
