@@ -409,3 +409,35 @@ pub fn async_socket(socket: Socket) -> io::Result<AsyncFd<Socket>> {
     // happens after the `AsyncFd` deregisters it.
     unsafe { AsyncFd::register(socket) }.map_err(io::Error::from)
 }
+
+/// An epoll instance of the node's own (`epoll(7)`), for a role that runs
+/// many short-lived sockets without a tokio registration each (see
+/// [`crate::health_role::reactor`]). Its fd is itself registered with
+/// tokio ([`async_epoll`]): it turns readable when any socket in its set
+/// has an event.
+#[derive(Debug)]
+pub struct EpollFd(pub nix::sys::epoll::Epoll);
+
+impl AsRawFd for EpollFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.0.as_raw_fd()
+    }
+}
+
+/// A new close-on-exec [`EpollFd`] registered with tokio's reactor (read
+/// interest).
+///
+/// # Errors
+/// `epoll_create1` or reactor registration errors.
+///
+/// # Panics
+/// Outside a tokio runtime with I/O enabled (tokio's `AsyncFd::register`).
+pub fn async_epoll() -> io::Result<AsyncFd<EpollFd>> {
+    use nix::sys::epoll::{Epoll, EpollCreateFlags};
+    let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(io::Error::from)?;
+    // SAFETY: `EpollFd` owns its fd (an `OwnedFd`, never replaced):
+    // `as_raw_fd` returns the same open fd for its whole life and only its
+    // drop closes it, which happens after the `AsyncFd` deregisters it.
+    unsafe { AsyncFd::register_with_interest(EpollFd(epoll), Interest::READABLE) }
+        .map_err(io::Error::from)
+}

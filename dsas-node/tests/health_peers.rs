@@ -362,8 +362,8 @@ TCP_CHECK = {{ connect_timeout = 0.3, retry = 0 }}
     node.wait_state("mix", 5, "UP", s);
     // TCP_CHECK delays the handshake's last ACK and resets before it
     // leaves (as HAProxy does): the listener answers SYNs but accepts
-    // (almost) nothing; a probe task stalled past the 40 ms delayed-ACK
-    // timer on a busy host may let one through.
+    // (almost) nothing; a loop stalled past the 40 ms delayed-ACK timer
+    // on a busy host may let one through.
     std::thread::sleep(Duration::from_secs(2));
     let passes = node.target("mix", 5).unwrap()["counters"]["passes"]
         .as_u64()
@@ -418,4 +418,43 @@ TCP_CHECK = {{ connect_timeout = 0.3, retry = 0 }}
         .unwrap();
     let alive = String::from_utf8_lossy(&out.stdout).lines().count();
     assert!(alive <= 1, "{alive} hanging MISC_CHECK commands alive");
+}
+
+/// More probes than `max_concurrent_probes` slots: the ones that find none
+/// wait in the role's queue and run as slots free up; every target comes
+/// up and keeps being checked.
+#[test]
+fn probes_wait_for_a_free_slot() {
+    testkit::require_root!();
+    let site = Site::new("slots");
+    serve(&site, "up\n");
+    let targets: String = (0..6)
+        .map(|t| {
+            format!(
+                "[[health.virtual_server.real_server]]\nip = \"{SRV4}\"\nport = {}\n\
+                 TCP_CHECK = {{ connect_port = 7000, connect_timeout = 0.5, retry = 0 }}\n",
+                8000 + t
+            )
+        })
+        .collect();
+    let node = Node::start(
+        &site,
+        &format!(
+            "[health]\nmax_concurrent_probes = 1\n\n[[health.virtual_server]]\nname = \"few\"\n\
+             ip = \"10.0.0.1\"\nport = 7000\ndelay_loop = 0.2\n{targets}"
+        ),
+    );
+    for t in 0..6 {
+        node.wait_state("few", t, "UP", Duration::from_secs(3));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    for t in 0..6 {
+        let v = node.target("few", t).unwrap();
+        assert_eq!(v["state"], "UP", "{v:#}");
+        let c = &v["counters"];
+        assert!(c["passes"].as_u64().unwrap() >= 4, "{v:#}");
+        assert_eq!(c["failures"], 0, "{v:#}");
+    }
+    let status = node.status().unwrap();
+    assert!(status["in_flight"].as_u64().unwrap() <= 6, "{status:#}");
 }

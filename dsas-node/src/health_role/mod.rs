@@ -6,10 +6,19 @@
 //! of [`HealthEvent`]s for a load-balancer role to consume. It programs
 //! nothing itself.
 //!
-//! Driver loop (see [`crate::roles`]): the engine's `StartProbe` spawns a
-//! task that waits for a slot (`max_concurrent_probes`, a semaphore), runs
-//! the probe ([`probe::run`]) and sends its verdict back; `ProbeTimedOut`
-//! aborts the task (a MISC_CHECK's process group is killed).
+//! Driver loop (see [`crate::roles`]): each probe the engine starts
+//! (`StartProbe`) takes a slot (`max_concurrent_probes`, a semaphore) and
+//! runs on one of two drivers:
+//!
+//! * the [`reactor`] (TCP_CHECK, HTTP_GET, SMTP_CHECK, agent): a
+//!   non-blocking socket in the role's own epoll set, advanced by the loop
+//!   itself. A probe that finds no free slot waits in a queue, started as
+//!   slots free up.
+//! * a task (SSL_GET, DNS, UDP, ICMP, MISC; [`probe::run`]) that waits for
+//!   its slot, runs the probe and sends its verdict back.
+//!
+//! `ProbeTimedOut` drops the reactor's socket or aborts the task (a
+//! MISC_CHECK's process group is killed).
 //!
 //! The loop wakes on a `TICK` (4 ms) grid: engine deadlines are rounded up to
 //! it and verdicts that arrive between ticks are handled together, so the
@@ -19,6 +28,7 @@
 
 pub mod plan;
 pub mod probe;
+pub mod reactor;
 pub mod tls;
 
 use std::collections::{HashMap, VecDeque};
@@ -39,6 +49,7 @@ use crate::control::status_channel;
 use crate::roles::{Role, RoleContext, RoleFuture};
 
 use plan::Plan;
+use reactor::{Reactor, StreamProbe};
 
 /// Role name (status key, logs).
 pub const NAME: &str = "health";
@@ -179,6 +190,9 @@ impl HealthRole {
             engine,
             events: self.events,
             in_flight: HashMap::new(),
+            waiting: VecDeque::new(),
+            reactor: Reactor::new()?,
+            done: Vec::new(),
             semaphore: Arc::new(Semaphore::new(self.config.max_concurrent_probes)),
             max_concurrent: self.config.max_concurrent_probes,
             results_tx,
@@ -193,7 +207,17 @@ impl HealthRole {
         st.drain();
         let origin = start;
         loop {
-            let deadline = st.engine.poll_timeout().map(|d| on_grid(origin, d));
+            let t = now();
+            let next_tick = on_grid(origin, t);
+            let mut deadline = st.engine.poll_timeout().map(|d| on_grid(origin, d));
+            if st.reactor.has_fresh() {
+                // Fresh connections are looked at on the next tick.
+                deadline = Some(deadline.map_or(next_tick, |d| d.min(next_tick)));
+            }
+            // A tick due no later than any that a verdict could bring:
+            // verdicts wait for it (under load the loop then wakes once
+            // per tick, on its timer alone).
+            let idle = deadline.is_none_or(|d| d > next_tick);
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -201,7 +225,11 @@ impl HealthRole {
                 }
             };
             tokio::select! {
-                Some(first) = results.recv() => {
+                () = st.reactor.ready(), if idle => {
+                    tokio::time::sleep_until(on_grid(origin, now()).into()).await;
+                    st.tick(now(), None, &mut results);
+                }
+                Some(first) = results.recv(), if idle => {
                     // Wait for the next tick and take every verdict that
                     // arrived by then in one batch.
                     tokio::time::sleep_until(on_grid(origin, now()).into()).await;
@@ -214,8 +242,8 @@ impl HealthRole {
                 () = shutdown.wait() => {
                     st.engine.handle(now(), Input::Shutdown);
                     st.drain();
-                    for (_, (_, _, _, task)) in st.in_flight.drain() {
-                        task.abort();
+                    for (id, (_, _, _, runner)) in std::mem::take(&mut st.in_flight) {
+                        st.stop(id, &runner);
                     }
                     tracing::info!("health checks stopped");
                     return Ok(());
@@ -294,7 +322,18 @@ impl TargetState {
     }
 }
 
-type InFlight = (TargetId, usize, Instant, AbortHandle);
+/// Where an in-flight probe runs.
+#[derive(Debug)]
+enum Runner {
+    /// A task ([`probe::run`]).
+    Task(AbortHandle),
+    /// A connection of the [`Reactor`].
+    Reactor,
+    /// Queued for the reactor until a slot frees up.
+    Waiting,
+}
+
+type InFlight = (TargetId, usize, Instant, Runner);
 
 /// A probe's id, verdict and end time, sent back by its task.
 type ProbeDone = (u64, Verdict, Instant);
@@ -307,6 +346,12 @@ struct State {
     sorry_in: Vec<bool>,
     events: broadcast::Sender<HealthEvent>,
     in_flight: HashMap<u64, InFlight>,
+    /// Reactor probes waiting for a slot, oldest first (ids no longer in
+    /// `in_flight` timed out while waiting and are skipped).
+    waiting: VecDeque<u64>,
+    reactor: Reactor,
+    /// Reactor verdicts of one tick (kept to reuse its allocation).
+    done: Vec<(u64, Verdict)>,
     semaphore: Arc<Semaphore>,
     max_concurrent: usize,
     results_tx: mpsc::UnboundedSender<ProbeDone>,
@@ -380,19 +425,92 @@ impl State {
         while let Ok((id, verdict, at)) = results.try_recv() {
             self.result(t, at, id, verdict);
         }
+        let mut done = std::mem::take(&mut self.done);
+        self.reactor.poll(&mut done);
+        for (id, verdict) in done.drain(..) {
+            self.result(t, t, id, verdict);
+        }
+        self.done = done;
+        self.start_waiting();
         self.engine.handle_timeout(t);
     }
 
+    /// Starts the queued reactor probes that now find a slot.
+    fn start_waiting(&mut self) {
+        while let Some(&id) = self.waiting.front() {
+            if !self.in_flight.contains_key(&id) {
+                self.waiting.pop_front();
+                continue;
+            }
+            let Ok(permit) = Arc::clone(&self.semaphore).try_acquire_owned() else {
+                return;
+            };
+            self.waiting.pop_front();
+            let spec = self
+                .in_flight
+                .get(&id)
+                .and_then(|(target, checker, _, _)| self.plan.probe(*target, *checker))
+                .and_then(StreamProbe::from_spec);
+            match spec {
+                Some(Ok(probe)) => self.start_on_reactor(id, probe, permit),
+                Some(Err(v)) => self.fail_now(id, v),
+                None => self.fail_now(id, Verdict::Fail(healthcheck::FailReason::Driver)),
+            }
+        }
+    }
+
+    /// Hands probe `id` to the reactor; a verdict it reaches at once goes
+    /// back through the results channel (handled on the next tick).
+    fn start_on_reactor(
+        &mut self,
+        id: u64,
+        probe: StreamProbe,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        if let Some((_, _, _, runner)) = self.in_flight.get_mut(&id) {
+            *runner = Runner::Reactor;
+        }
+        if let Some(v) = self.reactor.start(id, probe, permit) {
+            self.fail_now(id, v);
+        }
+    }
+
+    /// A verdict reached without I/O, delivered on the next tick.
+    fn fail_now(&self, id: u64, verdict: Verdict) {
+        let _ = self.results_tx.send((id, verdict, now()));
+    }
+
+    /// Stops an in-flight probe (timed out, or the role stops).
+    fn stop(&mut self, id: u64, runner: &Runner) {
+        match runner {
+            Runner::Task(task) => task.abort(),
+            Runner::Reactor => self.reactor.cancel(id),
+            Runner::Waiting => {}
+        }
+    }
+
     fn start_probe(&mut self, target: TargetId, checker: usize, probe_id: u64) {
-        let Some(spec) = self.plan.probe(target, checker).cloned() else {
+        let Some(spec) = self.plan.probe(target, checker) else {
             // Cannot happen (the plan mirrors the engine); fail the probe.
-            let _ = self.results_tx.send((
-                probe_id,
-                Verdict::Fail(healthcheck::FailReason::Driver),
-                now(),
-            ));
+            self.fail_now(probe_id, Verdict::Fail(healthcheck::FailReason::Driver));
             return;
         };
+        if let Some(probe) = StreamProbe::from_spec(spec) {
+            self.in_flight
+                .insert(probe_id, (target, checker, now(), Runner::Waiting));
+            match probe {
+                Err(v) => self.fail_now(probe_id, v),
+                Ok(probe) => match Arc::clone(&self.semaphore).try_acquire_owned() {
+                    Ok(permit) if self.waiting.is_empty() => {
+                        self.start_on_reactor(probe_id, probe, permit);
+                    }
+                    // No slot (or others wait for one): queue it.
+                    _ => self.waiting.push_back(probe_id),
+                },
+            }
+            return;
+        }
+        let spec = spec.clone();
         let timeout = self
             .plan
             .engine
@@ -404,14 +522,19 @@ impl State {
         let semaphore = Arc::clone(&self.semaphore);
         let tx = self.results_tx.clone();
         let task = tokio::spawn(async move {
-            let Ok(_permit) = semaphore.acquire_owned().await else {
+            let Ok(permit) = semaphore.acquire_owned().await else {
                 return;
             };
             let verdict = probe::run(&spec, probe_id, timeout).await;
+            // Free the slot before the verdict wakes the loop, which may
+            // start a waiting reactor probe in it.
+            drop(permit);
             let _ = tx.send((probe_id, verdict, now()));
         });
-        self.in_flight
-            .insert(probe_id, (target, checker, now(), task.abort_handle()));
+        self.in_flight.insert(
+            probe_id,
+            (target, checker, now(), Runner::Task(task.abort_handle())),
+        );
     }
 
     fn notify(&self, argv: Option<&Vec<String>>) {
@@ -483,8 +606,8 @@ impl State {
                 Output::ProbeTimedOut {
                     target, probe_id, ..
                 } => {
-                    if let Some((_, checker, started, task)) = self.in_flight.remove(&probe_id) {
-                        task.abort();
+                    if let Some((_, checker, started, runner)) = self.in_flight.remove(&probe_id) {
+                        self.stop(probe_id, &runner);
                         let t_now = now();
                         if let Some(t) = self.target_mut(target) {
                             t.checks = t.checks.saturating_add(1);

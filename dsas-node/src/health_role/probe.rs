@@ -3,13 +3,10 @@
 //! (and the role aborts the task on `ProbeTimedOut`); `run` also bounds
 //! itself with the same timeout so no task outlives its probe.
 //!
-//! * TCP: `connect()` from `bind_to` with the handshake's last ACK
-//!   delayed, then an abortive close (`SO_LINGER` 0, RST) before that ACK
-//!   leaves, as HAProxy does for plain checks: the server's listener
-//!   answers the SYN (what the check proves) but never accepts a
-//!   connection, and 10,000 checks a second leave no `TIME_WAIT` sockets.
-//! * HTTP / HTTPS / SMTP / agent: the [`Conversation`] over a TCP stream
-//!   (HTTPS: a rustls client stream, see [`super::tls`]).
+//! * TCP, plain HTTP, SMTP and agent checks run on the role's
+//!   [`super::reactor`], not here.
+//! * HTTPS: the HTTP [`Conversation`] over a rustls client stream (see
+//!   [`super::tls`]), closed with RST once the verdict is in.
 //! * DNS / UDP: a connected UDP socket; an ICMP error (`ECONNREFUSED`) is
 //!   [`FailReason::Unreachable`].
 //! * ICMP: a datagram ("ping") socket (`SOCK_DGRAM`, `IPPROTO_ICMP`) when
@@ -24,20 +21,18 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::process::Stdio;
 use std::time::Duration;
 
-use healthcheck::agent::AgentCheck;
 use healthcheck::dns::DnsCheck;
 use healthcheck::http::HttpCheck;
 use healthcheck::icmp::{Family, IcmpCheck, strip_ipv4_header};
 use healthcheck::misc::{self, MiscExit};
-use healthcheck::smtp::SmtpCheck;
-use healthcheck::tcp::TcpConnect;
 use healthcheck::udp::UdpCheck;
 use healthcheck::{Conversation, FailReason, Verdict};
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 
 use super::plan::ProbeSpec;
+use super::reactor::{Use, stream_socket};
 
 /// Read buffer of stream conversations.
 const READ_CHUNK: usize = 16 * 1024;
@@ -58,62 +53,29 @@ fn low16(v: u64) -> u16 {
 
 async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
     match spec {
-        ProbeSpec::Tcp { addr, bind } => match connect(*addr, *bind, Use::ConnectOnly).await {
-            Ok(stream) => {
-                let mut conv = TcpConnect::new();
-                conv.handle_connected();
-                // Closes with RST (see `Use::ConnectOnly`).
-                drop(stream);
-                conv.verdict()
-                    .unwrap_or(Verdict::Fail(FailReason::ConnectFailed))
-            }
-            Err(_) => Verdict::Fail(FailReason::ConnectFailed),
-        },
         ProbeSpec::Http {
             addr,
             bind,
             spec,
-            tls,
+            tls: Some(tls),
         } => {
             let Ok(stream) = connect(*addr, *bind, Use::ClientFirst).await else {
                 return Verdict::Fail(FailReason::ConnectFailed);
             };
-            let mut conv = HttpCheck::new(std::sync::Arc::clone(spec));
-            match tls {
-                None => converse(stream, &mut conv, Close::Abort).await,
-                Some(tls) => {
-                    let connector =
-                        tokio_rustls::TlsConnector::from(std::sync::Arc::clone(&tls.config));
-                    match connector.connect(tls.server_name.clone(), stream).await {
-                        Ok(s) => converse(s, &mut conv, Close::Abort).await,
-                        Err(e) => {
-                            tracing::debug!(%addr, error = %e, "TLS handshake failed");
-                            Verdict::Fail(FailReason::Malformed("TLS handshake failed"))
-                        }
-                    }
+            let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::clone(&tls.config));
+            match connector.connect(tls.server_name.clone(), stream).await {
+                Ok(s) => converse(s, &mut HttpCheck::new(std::sync::Arc::clone(spec))).await,
+                Err(e) => {
+                    tracing::debug!(%addr, error = %e, "TLS handshake failed");
+                    Verdict::Fail(FailReason::Malformed("TLS handshake failed"))
                 }
             }
         }
-        ProbeSpec::Smtp { addr, bind, config } => {
-            let Ok(mut conv) = SmtpCheck::new(config) else {
-                return Verdict::Fail(FailReason::Driver);
-            };
-            match connect(*addr, *bind, Use::ServerFirst).await {
-                Ok(stream) => converse(stream, &mut conv, Close::Graceful).await,
-                Err(_) => Verdict::Fail(FailReason::ConnectFailed),
-            }
-        }
-        ProbeSpec::Agent { addr, send } => {
-            let Ok(mut stream) = connect(*addr, None, Use::ServerFirst).await else {
-                return Verdict::Fail(FailReason::ConnectFailed);
-            };
-            if let Some(line) = send
-                && stream.write_all(line).await.is_err()
-            {
-                return Verdict::Fail(FailReason::ClosedEarly);
-            }
-            converse(stream, &mut AgentCheck::new(), Close::Graceful).await
-        }
+        // Plain streams run on the role's reactor, never here.
+        ProbeSpec::Tcp { .. }
+        | ProbeSpec::Http { tls: None, .. }
+        | ProbeSpec::Smtp { .. }
+        | ProbeSpec::Agent { .. } => Verdict::Fail(FailReason::Driver),
         ProbeSpec::Dns { addr, bind, config } => {
             let qid = low16(super::mix(id));
             let Ok(mut conv) = DnsCheck::new(config, qid) else {
@@ -140,63 +102,20 @@ async fn run_inner(spec: &ProbeSpec, id: u64, timeout: Duration) -> Verdict {
     }
 }
 
-/// What a connection is for, which sets how its handshake ends and how it
-/// closes. The checks HAProxy closes hard (`ConnectOnly`, `ClientFirst`)
-/// get `SO_LINGER` 0: dropped, they send RST, with no FIN exchange and no
-/// `TIME_WAIT` on either side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Use {
-    /// A plain TCP check: connect, then RST. The handshake's last ACK is
-    /// delayed (`TCP_QUICKACK` off, as HAProxy connects its checks) and
-    /// the RST goes first, so the server's listener answers the SYN (what
-    /// the check proves) but never accepts a connection. No data: no
-    /// `TCP_NODELAY` either.
-    ConnectOnly,
-    /// The client speaks first (HTTP, TLS): the delayed ACK rides on the
-    /// request; `TCP_NODELAY` keeps TLS's back-to-back writes moving; RST
-    /// once the verdict is in ([`Close::Abort`]).
-    ClientFirst,
-    /// The server speaks first (SMTP banner, agent): ACK at once, graceful
-    /// close ([`Close::Graceful`]).
-    ServerFirst,
-}
-
+/// A tokio stream connected to `addr` (see [`stream_socket`]).
 async fn connect(addr: SocketAddr, bind: Option<SocketAddr>, usage: Use) -> io::Result<TcpStream> {
-    let sock = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    if let Some(b) = bind {
-        sock.set_reuseaddr(true)?;
-        sock.bind(b)?;
-    }
-    if usage != Use::ConnectOnly {
-        sock.set_nodelay(true)?;
-    }
-    if usage != Use::ServerFirst {
-        SockRef::from(&sock).set_tcp_quickack(false)?;
-        SockRef::from(&sock).set_linger(Some(Duration::ZERO))?;
-    }
-    sock.connect(addr).await
-}
-
-/// How a conversation's connection ends once the verdict is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Close {
-    /// Write what the conversation still queued (SMTP `QUIT`), then FIN.
-    Graceful,
-    /// Just drop the stream (`SO_LINGER` 0 from [`connect`]: RST).
-    Abort,
+    let sock = stream_socket(addr, bind, usage)?;
+    TcpSocket::from_std_stream(std::net::TcpStream::from(sock))
+        .connect(addr)
+        .await
 }
 
 /// Drives a stream conversation to its verdict (see
 /// [`healthcheck::conversation`]): write what it has, read, repeat; then
-/// close as `close` says.
+/// drop the stream (RST: [`Use::ClientFirst`]).
 async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     conv: &mut (dyn Conversation + Send),
-    close: Close,
 ) -> Verdict {
     conv.handle_connected();
     let mut buf = vec![0u8; READ_CHUNK];
@@ -209,10 +128,6 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             }
         }
         if let Some(v) = conv.verdict() {
-            if close == Close::Graceful {
-                let _ = stream.flush().await;
-                let _ = stream.shutdown().await;
-            }
             return v;
         }
         if eof {

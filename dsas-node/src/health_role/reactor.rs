@@ -1,0 +1,798 @@
+//! The stream-probe reactor: plain TCP connect checks and the plain-stream
+//! conversations (HTTP_GET, SMTP_CHECK, agent) run on non-blocking sockets
+//! that the role's loop advances on its tick; no task, timer, channel
+//! message or tokio registration per probe (issue 6: 10,000 checks a
+//! second at or below HAProxy's CPU).
+//!
+//! A connection starts *fresh*: the next tick looks at every fresh
+//! connection with one `poll(2)` (a connect to a LAN or local target has
+//! finished by then). What that settles (a TCP_CHECK's connect, a refusal)
+//! never enters an epoll set; the rest (stragglers, conversations waiting
+//! for their reply) join the reactor's own epoll set, edge-triggered for
+//! input, output and peer close, which the loop drains on the ticks its
+//! fd turns readable. A TCP_CHECK thus costs `socket`, two `setsockopt`,
+//! `connect` and `close`, where HAProxy also pays an `epoll_ctl`, an
+//! `fcntl` and a third `setsockopt`. Closing a socket takes it out of the
+//! set.
+//!
+//! On each readiness a connection first learns whether its connect
+//! finished (output ready; an error or hang-up is a failed connect), then
+//! writes what its [`Conversation`] queued, then reads until the socket is
+//! empty or a verdict is in.
+//!
+//! The engine times probes out (the role then calls [`Reactor::cancel`]),
+//! so the reactor keeps no clock. SSL_GET (rustls over tokio), DNS, UDP,
+//! ICMP and MISC keep a task each ([`super::probe`]).
+
+use std::collections::HashMap;
+use std::io::{self, Read as _, Write as _};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsFd as _;
+use std::time::Duration;
+
+use healthcheck::agent::AgentCheck;
+use healthcheck::http::HttpCheck;
+use healthcheck::smtp::SmtpCheck;
+use healthcheck::tcp::TcpConnect;
+use healthcheck::{Conversation, FailReason, Verdict};
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::epoll::{EpollEvent, EpollFlags, EpollTimeout};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::plan::ProbeSpec;
+use crate::sys::{EpollFd, async_epoll};
+
+/// Read buffer (shared by every connection: reads go straight into the
+/// conversation, which keeps what it needs within its caps).
+const READ_CHUNK: usize = 16 * 1024;
+/// Events taken per `epoll_wait`.
+const EVENTS: usize = 256;
+
+/// A probe the reactor can run: where to connect, how, and the
+/// conversation to hold there.
+pub struct StreamProbe {
+    addr: SocketAddr,
+    bind: Option<SocketAddr>,
+    usage: Use,
+    close: Close,
+    conv: Box<dyn Conversation + Send>,
+    /// Sent before the conversation's own bytes (the agent's `agent-send`).
+    first: Vec<u8>,
+}
+
+impl std::fmt::Debug for StreamProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamProbe")
+            .field("addr", &self.addr)
+            .field("usage", &self.usage)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamProbe {
+    /// The reactor's form of `spec`: `None` for the kinds that keep a task
+    /// (SSL_GET, DNS, UDP, ICMP, MISC); `Some(Err)` when the conversation
+    /// cannot be built.
+    #[must_use]
+    pub fn from_spec(spec: &ProbeSpec) -> Option<Result<Self, Verdict>> {
+        let (addr, bind, usage, close, conv, first): (_, _, _, _, Box<dyn Conversation + Send>, _) =
+            match spec {
+                ProbeSpec::Tcp { addr, bind } => (
+                    *addr,
+                    *bind,
+                    Use::ConnectOnly,
+                    Close::Abort,
+                    Box::new(TcpConnect::new()),
+                    Vec::new(),
+                ),
+                ProbeSpec::Http {
+                    addr,
+                    bind,
+                    spec,
+                    tls: None,
+                } => (
+                    *addr,
+                    *bind,
+                    Use::ClientFirst,
+                    Close::Abort,
+                    Box::new(HttpCheck::new(std::sync::Arc::clone(spec))),
+                    Vec::new(),
+                ),
+                ProbeSpec::Smtp { addr, bind, config } => {
+                    let Ok(conv) = SmtpCheck::new(config) else {
+                        return Some(Err(Verdict::Fail(FailReason::Driver)));
+                    };
+                    (
+                        *addr,
+                        *bind,
+                        Use::ServerFirst,
+                        Close::Graceful,
+                        Box::new(conv),
+                        Vec::new(),
+                    )
+                }
+                ProbeSpec::Agent { addr, send } => (
+                    *addr,
+                    None,
+                    Use::ServerFirst,
+                    Close::Graceful,
+                    Box::new(AgentCheck::new()),
+                    send.clone().unwrap_or_default(),
+                ),
+                ProbeSpec::Http { tls: Some(_), .. }
+                | ProbeSpec::Dns { .. }
+                | ProbeSpec::Icmp { .. }
+                | ProbeSpec::Udp { .. }
+                | ProbeSpec::Misc { .. } => return None,
+            };
+        Some(Ok(Self {
+            addr,
+            bind,
+            usage,
+            close,
+            conv,
+            first,
+        }))
+    }
+}
+
+/// What a connection is for, which sets how its handshake ends and how it
+/// closes. The checks HAProxy closes hard (`ConnectOnly`, `ClientFirst`)
+/// get `SO_LINGER` 0: dropped, they send RST, with no FIN exchange and no
+/// `TIME_WAIT` on either side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Use {
+    /// A plain TCP check: connect, then RST. The handshake's last ACK is
+    /// delayed (`TCP_QUICKACK` off, as HAProxy connects its checks) and
+    /// the RST goes first, so the server's listener answers the SYN (what
+    /// the check proves) but never accepts a connection. No data: no
+    /// `TCP_NODELAY` either.
+    ConnectOnly,
+    /// The client speaks first (HTTP, TLS): the delayed ACK rides on the
+    /// request; `TCP_NODELAY` keeps TLS's back-to-back writes moving; RST
+    /// once the verdict is in ([`Close::Abort`]).
+    ClientFirst,
+    /// The server speaks first (SMTP banner, agent): ACK at once, graceful
+    /// close ([`Close::Graceful`]).
+    ServerFirst,
+}
+
+/// A non-blocking, close-on-exec TCP socket for `addr`, bound to `bind`,
+/// with the options `usage` asks for; not yet connected. Both drivers
+/// build their sockets here (the reactor and [`super::probe`]'s TLS connect).
+pub(super) fn stream_socket(
+    addr: SocketAddr,
+    bind: Option<SocketAddr>,
+    usage: Use,
+) -> io::Result<Socket> {
+    let sock = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )?;
+    if let Some(b) = bind {
+        sock.set_reuse_address(true)?;
+        sock.bind(&b.into())?;
+    }
+    if usage != Use::ConnectOnly {
+        sock.set_tcp_nodelay(true)?;
+    }
+    if usage != Use::ServerFirst {
+        sock.set_tcp_quickack(false)?;
+        sock.set_linger(Some(Duration::ZERO))?;
+    }
+    Ok(sock)
+}
+
+/// How a conversation's connection ends once the verdict is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Close {
+    /// Write what the conversation still queued (SMTP `QUIT`), then FIN.
+    Graceful,
+    /// Just drop the stream (`SO_LINGER` 0 from [`stream_socket`]: RST).
+    Abort,
+}
+
+/// One connection in the set, keyed by its probe id.
+struct Conn {
+    sock: Socket,
+    conv: Box<dyn Conversation + Send>,
+    /// Bytes queued but not yet accepted by the socket.
+    out: Vec<u8>,
+    connected: bool,
+    eof: bool,
+    close: Close,
+    /// The probe's `max_concurrent_probes` slot, freed with the connection.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Conn {
+    /// Advances on an event; the verdict once reached.
+    fn advance(&mut self, ready: Ready, buf: &mut [u8]) -> Option<Verdict> {
+        if !self.connected {
+            // A failed connect (refused, unreachable) sets the socket's
+            // error, which reads as an error and hang-up: no `SO_ERROR`
+            // read needed.
+            if ready.error {
+                return Some(Verdict::Fail(FailReason::ConnectFailed));
+            }
+            if !ready.output {
+                return None;
+            }
+            self.connected = true;
+            self.conv.handle_connected();
+        }
+        loop {
+            if !self.flush() {
+                self.conv.handle_eof();
+                self.eof = true;
+            }
+            if let Some(v) = self.conv.verdict() {
+                return Some(v);
+            }
+            if self.eof {
+                return Some(Verdict::Fail(FailReason::ClosedEarly));
+            }
+            match (&self.sock).read(buf) {
+                Ok(0) => {
+                    self.conv.handle_eof();
+                    self.eof = true;
+                }
+                Ok(n) => self.conv.handle_data(buf.get(..n).unwrap_or(&[])),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.conv.handle_eof();
+                    self.eof = true;
+                }
+            }
+        }
+    }
+
+    /// Writes what is queued, as far as the socket takes it; `false` on a
+    /// write error (the peer is gone).
+    fn flush(&mut self) -> bool {
+        while let Some(more) = self.conv.poll_transmit() {
+            self.out.extend_from_slice(&more);
+        }
+        while !self.out.is_empty() {
+            match (&self.sock).write(&self.out) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.out.drain(..n.min(self.out.len()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Ends the connection as its use says: `Graceful` writes what the
+    /// conversation still queued (SMTP `QUIT`) and sends FIN; `Abort`
+    /// drops it (`SO_LINGER` 0: RST).
+    fn close(mut self) {
+        if self.close == Close::Graceful {
+            let _ = self.flush();
+            let _ = self.sock.shutdown(Shutdown::Write);
+        }
+    }
+}
+
+/// What a readiness report says, from `poll(2)` or `epoll(7)`.
+#[derive(Debug, Clone, Copy)]
+struct Ready {
+    /// Writable (a connect finished).
+    output: bool,
+    /// Error or hang-up (a connect failed).
+    error: bool,
+}
+
+impl Ready {
+    fn from_poll(f: PollFlags) -> Self {
+        Self {
+            output: f.contains(PollFlags::POLLOUT),
+            error: f.intersects(PollFlags::POLLERR | PollFlags::POLLHUP),
+        }
+    }
+
+    fn from_epoll(f: EpollFlags) -> Self {
+        Self {
+            output: f.contains(EpollFlags::EPOLLOUT),
+            error: f.intersects(EpollFlags::EPOLLERR | EpollFlags::EPOLLHUP),
+        }
+    }
+}
+
+/// The connections, the fresh ones and the epoll set of the others.
+pub struct Reactor {
+    epoll: AsyncFd<EpollFd>,
+    conns: HashMap<u64, Conn>,
+    /// Connections started since the last [`Reactor::poll`], not in the
+    /// epoll set.
+    fresh: Vec<u64>,
+    /// `poll(2)` results of one tick: probe id and readiness.
+    polled: Vec<(u64, Option<PollFlags>)>,
+    events: Vec<EpollEvent>,
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reactor")
+            .field("connections", &self.conns.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reactor {
+    /// An empty reactor (inside a tokio runtime).
+    ///
+    /// # Errors
+    /// `epoll_create1` or tokio registration errors.
+    pub fn new() -> io::Result<Self> {
+        Ok(Self {
+            epoll: async_epoll()?,
+            conns: HashMap::new(),
+            fresh: Vec::new(),
+            polled: Vec::new(),
+            events: vec![EpollEvent::empty(); EVENTS],
+            buf: vec![0; READ_CHUNK],
+        })
+    }
+
+    /// Connections open.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// No connection open.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty()
+    }
+
+    /// Some connection waits for the next [`Reactor::poll`] (the role's
+    /// loop must tick even when the engine has nothing due).
+    #[must_use]
+    pub fn has_fresh(&self) -> bool {
+        !self.fresh.is_empty()
+    }
+
+    /// Starts probe `id`, holding `permit` until it ends: connects and
+    /// leaves the connection fresh. `Some` verdict when it ends at once
+    /// (no socket, connect refused on the spot).
+    pub fn start(
+        &mut self,
+        id: u64,
+        probe: StreamProbe,
+        permit: OwnedSemaphorePermit,
+    ) -> Option<Verdict> {
+        let Ok(sock) = stream_socket(probe.addr, probe.bind, probe.usage) else {
+            return Some(Verdict::Fail(FailReason::Driver));
+        };
+        match sock.connect(&probe.addr.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+            Err(_) => return Some(Verdict::Fail(FailReason::ConnectFailed)),
+        }
+        self.fresh.push(id);
+        self.conns.insert(
+            id,
+            Conn {
+                sock,
+                conv: probe.conv,
+                out: probe.first,
+                connected: false,
+                eof: false,
+                close: probe.close,
+                _permit: permit,
+            },
+        );
+        None
+    }
+
+    /// Drops probe `id` (timed out, or the role stops): RST for the
+    /// checks that close hard, FIN otherwise. (A fresh id left behind is
+    /// skipped by the next poll.)
+    pub fn cancel(&mut self, id: u64) {
+        self.conns.remove(&id);
+    }
+
+    /// Waits until some connection has an event (for the role's `select!`;
+    /// the future holds the epoll fd only, not the connections).
+    pub fn ready(&self) -> impl Future<Output = ()> + Send + '_ {
+        let epoll = &self.epoll;
+        async move {
+            match epoll.readable().await {
+                // Events that arrive after this are signalled anew.
+                Ok(mut guard) => guard.clear_ready(),
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+
+    /// Advances every fresh connection (one `poll(2)`) and every one with
+    /// an epoll event; the probes that reached a verdict are appended to
+    /// `done`.
+    pub fn poll(&mut self, done: &mut Vec<(u64, Verdict)>) {
+        self.poll_fresh(done);
+        self.poll_events(done);
+    }
+
+    /// The fresh connections: settled ones end here, the others join the
+    /// epoll set.
+    fn poll_fresh(&mut self, done: &mut Vec<(u64, Verdict)>) {
+        if self.fresh.is_empty() {
+            return;
+        }
+        let interest = PollFlags::POLLIN | PollFlags::POLLOUT;
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(self.fresh.len());
+        self.polled.clear();
+        for &id in &self.fresh {
+            if let Some(c) = self.conns.get(&id) {
+                fds.push(PollFd::new(c.sock.as_fd(), interest));
+                self.polled.push((id, None));
+            }
+        }
+        self.fresh.clear();
+        // EINTR or ENOMEM: nothing known, every connection joins the set.
+        if nix::poll::poll(&mut fds, PollTimeout::ZERO).is_ok() {
+            for (fd, p) in fds.iter().zip(self.polled.iter_mut()) {
+                p.1 = fd.revents().filter(|f| !f.is_empty());
+            }
+        }
+        drop(fds);
+        let polled = std::mem::take(&mut self.polled);
+        for &(id, revents) in &polled {
+            if let Some(f) = revents {
+                self.advance(id, Ready::from_poll(f), done);
+            }
+            // Still open (a straggler, or a conversation awaiting its
+            // reply): its next events come through the set.
+            self.watch(id, done);
+        }
+        self.polled = polled;
+    }
+
+    /// Adds connection `id` to the epoll set (edge-triggered: readiness it
+    /// already has is reported at once).
+    fn watch(&mut self, id: u64, done: &mut Vec<(u64, Verdict)>) {
+        let Some(c) = self.conns.get(&id) else {
+            return;
+        };
+        let flags = EpollFlags::EPOLLIN
+            | EpollFlags::EPOLLOUT
+            | EpollFlags::EPOLLRDHUP
+            | EpollFlags::EPOLLET;
+        if self
+            .epoll
+            .get_ref()
+            .0
+            .add(&c.sock, EpollEvent::new(flags, id))
+            .is_err()
+        {
+            self.conns.remove(&id);
+            done.push((id, Verdict::Fail(FailReason::Driver)));
+        }
+    }
+
+    /// Drains the epoll set.
+    fn poll_events(&mut self, done: &mut Vec<(u64, Verdict)>) {
+        loop {
+            let n = match self
+                .epoll
+                .get_ref()
+                .0
+                .wait(&mut self.events, EpollTimeout::ZERO)
+            {
+                Ok(n) => n,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return,
+            };
+            let events = std::mem::take(&mut self.events);
+            for ev in events.get(..n).unwrap_or(&[]) {
+                self.advance(ev.data(), Ready::from_epoll(ev.events()), done);
+            }
+            self.events = events;
+            if n < self.events.len() {
+                return;
+            }
+        }
+    }
+
+    /// Advances connection `id` on a readiness report; ends it with its
+    /// verdict.
+    fn advance(&mut self, id: u64, ready: Ready, done: &mut Vec<(u64, Verdict)>) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if let Some(v) = conn.advance(ready, &mut self.buf) {
+            if let Some(conn) = self.conns.remove(&id) {
+                conn.close();
+            }
+            done.push((id, v));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead as _, BufReader};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::thread;
+    use tokio::sync::Semaphore;
+
+    use healthcheck::http::{HttpConfig, HttpSpec};
+    use healthcheck::smtp::SmtpConfig;
+
+    /// Waits as the role's loop does: a tick (4 ms) while connections are
+    /// fresh, else the epoll set's readiness.
+    async fn wait(reactor: &Reactor) {
+        if reactor.has_fresh() {
+            tokio::time::sleep(Duration::from_millis(4)).await;
+        } else {
+            reactor.ready().await;
+        }
+    }
+
+    /// Runs probe 7 on a fresh reactor to its verdict (5 s at most).
+    async fn run(spec: &ProbeSpec) -> (Verdict, Reactor) {
+        let mut reactor = Reactor::new().unwrap();
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        let probe = StreamProbe::from_spec(spec).unwrap().unwrap();
+        if let Some(v) = reactor.start(7, probe, permit) {
+            return (v, reactor);
+        }
+        let mut done = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while done.is_empty() {
+                wait(&reactor).await;
+                reactor.poll(&mut done);
+            }
+        })
+        .await
+        .expect("a verdict within 5 s");
+        let (id, v) = done.pop().unwrap();
+        assert_eq!(id, 7);
+        assert!(done.is_empty());
+        (v, reactor)
+    }
+
+    fn http(addr: SocketAddr) -> ProbeSpec {
+        ProbeSpec::Http {
+            addr,
+            bind: None,
+            spec: HttpSpec::new(&HttpConfig::new("/health", "example.test")).unwrap(),
+            tls: None,
+        }
+    }
+
+    /// Reads one request head (up to the blank line).
+    fn read_head(r: &mut impl std::io::BufRead) -> String {
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+                return head;
+            }
+            head.push_str(&line);
+        }
+    }
+
+    #[tokio::test]
+    async fn tcp_check_passes_on_a_listener() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (v, reactor) = run(&ProbeSpec::Tcp { addr, bind: None }).await;
+        assert_eq!(v, Verdict::PASS);
+        assert!(reactor.is_empty(), "the socket is closed with the verdict");
+    }
+
+    /// A connect still in progress at its first tick joins the epoll set
+    /// and ends there: the listener's accept queue is full, so the SYN is
+    /// dropped until the queue drains and TCP sends it again (1 s).
+    #[tokio::test]
+    async fn a_slow_connect_ends_through_the_epoll_set() {
+        let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        listener
+            .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        listener.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap().as_socket().unwrap();
+        // Fills the queue (backlog 0 holds one connection).
+        let filler = std::net::TcpStream::connect(addr).unwrap();
+        let mut reactor = Reactor::new().unwrap();
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        let probe = StreamProbe::from_spec(&ProbeSpec::Tcp { addr, bind: None });
+        assert_eq!(reactor.start(3, probe.unwrap().unwrap(), permit), None);
+        let mut done = Vec::new();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        reactor.poll(&mut done);
+        assert!(done.is_empty(), "{done:?}");
+        assert!(!reactor.has_fresh());
+        assert_eq!(reactor.len(), 1, "waits in the epoll set");
+        let server = thread::spawn(move || {
+            let first = listener.accept().unwrap();
+            drop(filler);
+            (listener, first)
+        });
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while done.is_empty() {
+                wait(&reactor).await;
+                reactor.poll(&mut done);
+            }
+        })
+        .await
+        .expect("a verdict within 5 s");
+        assert_eq!(done, vec![(3, Verdict::PASS)]);
+        assert!(reactor.is_empty());
+        drop(server.join().unwrap());
+    }
+
+    #[tokio::test]
+    async fn tcp_check_to_a_closed_port_fails() {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        // The listener is gone: the SYN is answered with RST.
+        let (v, _) = run(&ProbeSpec::Tcp { addr, bind: None }).await;
+        assert_eq!(v, Verdict::Fail(FailReason::ConnectFailed));
+    }
+
+    #[tokio::test]
+    async fn tcp_check_binds_its_source() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let bind = Some("127.0.0.2:0".parse().unwrap());
+        let (v, _) = run(&ProbeSpec::Tcp { addr, bind }).await;
+        assert_eq!(v, Verdict::PASS);
+    }
+
+    #[tokio::test]
+    async fn http_response_in_drips_passes_and_the_connection_ends_with_rst() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let head = read_head(&mut BufReader::new(s.try_clone().unwrap()));
+            for part in [
+                &b"HTTP/1.1 200 OK\r\nContent-"[..],
+                b"Length: 5\r\n\r\nhel",
+                b"lo",
+            ] {
+                s.write_all(part).unwrap();
+                thread::sleep(Duration::from_millis(20));
+            }
+            // The checker resets the connection once the verdict is in.
+            let mut rest = [0u8; 16];
+            let after = (&s).read(&mut rest);
+            (head, after.map_err(|e| e.kind()))
+        });
+        let (v, reactor) = run(&http(addr)).await;
+        assert_eq!(v, Verdict::PASS);
+        assert!(reactor.is_empty());
+        let (head, after) = server.join().unwrap();
+        assert!(head.starts_with("GET /health HTTP/1.1\r\n"), "{head}");
+        assert!(head.contains("\r\nHost: example.test\r\n"), "{head}");
+        assert_eq!(after, Err(io::ErrorKind::ConnectionReset));
+    }
+
+    #[tokio::test]
+    async fn http_peer_closing_without_a_reply_fails() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            read_head(&mut BufReader::new(s));
+        });
+        let (v, _) = run(&http(addr)).await;
+        assert!(!v.is_pass(), "{v:?}");
+        server.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn smtp_ends_with_quit_then_fin() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            s.write_all(b"220 mx.test ESMTP\r\n").unwrap();
+            let mut helo = String::new();
+            r.read_line(&mut helo).unwrap();
+            s.write_all(b"250 mx.test\r\n").unwrap();
+            // Everything the checker sends after the 250, up to its FIN.
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut r, &mut rest).unwrap();
+            (helo, rest)
+        });
+        let spec = ProbeSpec::Smtp {
+            addr,
+            bind: None,
+            config: SmtpConfig::default(),
+        };
+        let (v, _) = run(&spec).await;
+        assert_eq!(v, Verdict::PASS);
+        let (helo, rest) = server.join().unwrap();
+        assert_eq!(helo, "HELO smtpchecker.keepalived.org\r\n");
+        assert_eq!(rest, "QUIT\r\n");
+    }
+
+    #[tokio::test]
+    async fn agent_line_goes_first() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut line = String::new();
+            BufReader::new(s.try_clone().unwrap())
+                .read_line(&mut line)
+                .unwrap();
+            s.write_all(b"75%\n").unwrap();
+            line
+        });
+        let spec = ProbeSpec::Agent {
+            addr,
+            send: Some(b"hello agent\n".to_vec()),
+        };
+        let (v, _) = run(&spec).await;
+        assert!(matches!(v, Verdict::Agent(_)), "{v:?}");
+        assert_eq!(server.join().unwrap(), "hello agent\n");
+    }
+
+    #[tokio::test]
+    async fn cancel_resets_a_silent_peer_and_frees_the_slot() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server = thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            let mut r = BufReader::new(s);
+            read_head(&mut r);
+            tx.send(()).unwrap();
+            // Never answers; waits for the checker to give up.
+            let mut rest = [0u8; 16];
+            r.get_mut().read(&mut rest).map_err(|e| e.kind())
+        });
+        let slots = Arc::new(Semaphore::new(1));
+        let mut reactor = Reactor::new().unwrap();
+        let probe = StreamProbe::from_spec(&http(addr)).unwrap().unwrap();
+        let permit = Arc::clone(&slots).try_acquire_owned().unwrap();
+        assert_eq!(reactor.start(9, probe, permit), None);
+        let mut done = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while rx.try_recv().is_err() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                reactor.poll(&mut done);
+            }
+        })
+        .await
+        .expect("the request within 5 s");
+        assert!(done.is_empty(), "no verdict from a silent peer");
+        assert_eq!(reactor.len(), 1);
+        assert_eq!(slots.available_permits(), 0);
+        reactor.cancel(9);
+        assert!(reactor.is_empty());
+        assert_eq!(slots.available_permits(), 1);
+        assert_eq!(server.join().unwrap(), Err(io::ErrorKind::ConnectionReset));
+    }
+
+    #[test]
+    fn only_plain_streams_run_here() {
+        let addr: SocketAddr = "127.0.0.1:53".parse().unwrap();
+        let icmp = ProbeSpec::Icmp {
+            addr: addr.ip(),
+            bind: None,
+        };
+        assert!(StreamProbe::from_spec(&icmp).is_none());
+        assert!(StreamProbe::from_spec(&http(addr)).is_some());
+    }
+}
