@@ -5,6 +5,7 @@
 #   sudo bench/healthcheck/run.sh            # full: 10,000 TCP + 1,000 HTTP targets
 #   N_TCP=2000 MEASURE=10 bench/healthcheck/run.sh   # shortened
 #   TOOLS=dsas-node KINDS=http bench/healthcheck/run.sh  # one tool, one workload
+#   RUNS=3 KINDS=tcp bench/healthcheck/run.sh  # 3 interleaved rounds + median
 #
 # Everything runs in one network namespace (`hcbench`, removed at exit):
 # nginx listens on 0.0.0.0:8080 and the targets are 127.1.X.Y:8080 (the
@@ -16,6 +17,11 @@
 #   * Detection latency: then KILL targets are black-holed (nft drop in
 #     the namespace) and each tool's "DOWN" log lines are timestamped on
 #     arrival; latency = log time − drop time, median and p99.
+#   * RUNS rounds (default 1), each running every tool once, one after the
+#     other (CPU figures on a shared host drift by a few points between
+#     runs: compare tools within a round, or the medians). With RUNS > 1
+#     a row per round, then a median row (median CPU, RSS and detection
+#     median; worst p99).
 # keepalived's checker needs IPVS (it exits at start without it): where
 # the kernel has no ip_vs module its column reads "n/a" (lab.sh measures it
 # inside the kernel lab instead; see README.md).
@@ -29,6 +35,7 @@ MEASURE=${MEASURE:-15}
 DETECT=${DETECT:-9}
 TOOLS=${TOOLS:-"dsas-node haproxy keepalived"}
 KINDS=${KINDS:-"tcp http"}
+RUNS=${RUNS:-1}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${DSAS_NODE:-$ROOT/target/release/dsas-node}
 NS=hcbench
@@ -150,7 +157,7 @@ in_ns() {
 declare -A RESULT
 
 run_one() { # tool kind n
-    local tool=$1 kind=$2 n=$3 log=$WORK/$1-$2.log pid bg
+    local tool=$1 kind=$2 n=$3 log=$WORK/$1-$2-$round.log pid bg
     case $tool in
         dsas-node) gen_dsas "$kind" "$n"
             ip netns exec "$NS" "$BIN" run -c "$WORK/dsas.toml" 2>&1 | stamp "$log" & bg=$! ;;
@@ -167,7 +174,7 @@ run_one() { # tool kind n
         [ -n "$pid" ] && break
     done
     if [ -z "$pid" ]; then
-        RESULT[$tool-$kind]="n/a|n/a|n/a|n/a|n/a|$(grep -m1 -iE 'error|can.t|fatal' "$log" | cut -c19-90 || true)"
+        RESULT[$tool-$kind-$round]="n/a|n/a|n/a|n/a|n/a|$(grep -m1 -iE 'error|can.t|fatal' "$log" | cut -c19-90 || true)"
         wait "$bg" || true
         return
     fi
@@ -181,13 +188,13 @@ run_one() { # tool kind n
     t1=$(ticks $procs)
     r=$(rss $procs)
     if grep -q "Can't initialize ipvs" "$log"; then
-        RESULT[$tool-$kind]="n/a|n/a|n/a|n/a|n/a|checker needs IPVS (no ip_vs here)"
+        RESULT[$tool-$kind-$round]="n/a|n/a|n/a|n/a|n/a|checker needs IPVS (no ip_vs here)"
         kill "$pid" 2>/dev/null || true
         wait "$bg" || true
         return
     fi
     if [ -z "$procs" ] || ! kill -0 "$pid" 2>/dev/null; then
-        RESULT[$tool-$kind]="n/a|n/a|n/a|n/a|n/a|exited: $(grep -m1 -iE 'error|can.t|fatal' "$log" | cut -c19-90 || true)"
+        RESULT[$tool-$kind-$round]="n/a|n/a|n/a|n/a|n/a|exited: $(grep -m1 -iE 'error|can.t|fatal' "$log" | cut -c19-90 || true)"
         wait "$bg" || true
         return
     fi
@@ -238,29 +245,55 @@ EOF
 )
     local cpu
     cpu=$(awk -v d=$(( t1 - t0 )) -v hz="$HZ" -v s="$MEASURE" 'BEGIN { printf "%.1f", 100 * d / hz / s }')
-    RESULT[$tool-$kind]="$cpu|$(( r / 1024 ))|$lat"
+    RESULT[$tool-$kind-$round]="$cpu|$(( r / 1024 ))|$lat"
 }
 
 for kind in $KINDS; do
     n=$N_TCP; [ "$kind" = http ] && n=$N_HTTP
-    for tool in $TOOLS; do
-        echo "== $tool: $n $kind checks at 1 s" >&2
-        run_one "$tool" "$kind" "$n"
+    for round in $(seq "$RUNS"); do
+        for tool in $TOOLS; do
+            echo "== round $round/$RUNS, $tool: $n $kind checks at 1 s" >&2
+            run_one "$tool" "$kind" "$n"
+        done
     done
 done
+
+# The median row over the rounds of one tool and workload: median CPU,
+# RSS and detection median, worst p99, fewest detected.
+median_of() { # tool kind
+    local r
+    for r in $(seq "$RUNS"); do echo "${RESULT[$1-$2-$r]:-n/a}"; done | "$PY" -c '
+import statistics, sys
+rows = [l.strip().split("|") for l in sys.stdin if not l.startswith("n/a")]
+if not rows:
+    print("n/a|n/a|n/a|n/a|n/a|failed")
+    sys.exit()
+col = lambda i: [float(r[i]) for r in rows if r[i] != "n/a"]
+med = lambda i: "%.1f" % statistics.median(col(i)) if col(i) else "n/a"
+whole = lambda x: x if x == "n/a" else "%.0f" % float(x)
+print("|".join([med(0), whole(med(1)), whole(med(2)),
+      "%.0f" % max(col(3)) if col(3) else "n/a", "%.0f" % min(col(4)) if col(4) else "n/a"]))
+'
+}
 
 printf '\n%-10s %-6s %7s | %-38s | %-38s | %-38s\n' "workload" "targets" "" "dsas-node" "haproxy $(haproxy -v | awk 'NR==1 {print $3}')" "keepalived $(keepalived --version 2>&1 | awk 'NR==1 {print $2}')"
 printf '%-10s %-6s %7s | %-38s | %-38s | %-38s\n' "" "" "" "CPU%  RSS-MiB  det-ms(med/p99)" "CPU%  RSS-MiB  det-ms(med/p99)" "CPU%  RSS-MiB  det-ms(med/p99)"
 for kind in $KINDS; do
     n=$N_TCP; [ "$kind" = http ] && n=$N_HTTP
-    row=""
-    for tool in dsas-node haproxy keepalived; do
-        IFS='|' read -r cpu mem med p99 cnt note <<< "${RESULT[$tool-$kind]:-n/a|n/a|n/a|n/a|n/a}"
-        if [ "$cpu" = n/a ]; then cell="n/a (${note:-failed})"
-        else cell="$(printf '%5s %7s  %5s/%-5s (%s/%s)' "$cpu" "$mem" "$med" "$p99" "$cnt" "$KILL")"; fi
-        row+=$(printf ' | %-38.38s' "$cell")
+    rounds=$(seq "$RUNS"); [ "$RUNS" -gt 1 ] && rounds+=" median"
+    for round in $rounds; do
+        row=""
+        for tool in dsas-node haproxy keepalived; do
+            if [ "$round" = median ]; then res=$(median_of "$tool" "$kind")
+            else res=${RESULT[$tool-$kind-$round]:-n/a|n/a|n/a|n/a|n/a}; fi
+            IFS='|' read -r cpu mem med p99 cnt note <<< "$res"
+            if [ "$cpu" = n/a ]; then cell="n/a (${note:-failed})"
+            else cell="$(printf '%5s %7s  %5s/%-5s (%s/%s)' "$cpu" "$mem" "$med" "$p99" "$cnt" "$KILL")"; fi
+            row+=$(printf ' | %-38.38s' "$cell")
+        done
+        label=$kind; [ "$RUNS" -gt 1 ] && label="$kind #$round"; [ "$round" = median ] && label="$kind median"
+        printf '%-10s %-6s %7s%s\n' "$label" "$n" "" "$row"
     done
-    printf '%-10s %-6s %7s%s\n' "$kind" "$n" "" "$row"
 done
 echo
 echo "CPU: % of one core over ${MEASURE}s after ${WARM}s warm-up; detection: ${KILL} targets black-holed, ms from the drop to the DOWN log line (detected/killed)."

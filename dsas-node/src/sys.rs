@@ -441,3 +441,23 @@ pub fn async_epoll() -> io::Result<AsyncFd<EpollFd>> {
     unsafe { AsyncFd::register_with_interest(EpollFd(epoll), Interest::READABLE) }
         .map_err(io::Error::from)
 }
+
+/// Dissolves a TCP socket's connection so that the socket can connect
+/// again: connect(2) to an `AF_UNSPEC` address ("some protocol sockets
+/// (e.g., TCP sockets ...) may dissolve the association by connecting to
+/// an address with the `sa_family` member of sockaddr set to
+/// `AF_UNSPEC`"). An established connection is reset (RST, as a close
+/// with `SO_LINGER` 0 would) and its local port released; socket-level
+/// options stay, the TCP delayed-ACK mode (`TCP_QUICKACK`) does not.
+///
+/// # Errors
+/// connect(2) errors.
+pub fn disconnect(sock: &Socket) -> io::Result<()> {
+    let storage = socket2::SockAddrStorage::zeroed();
+    let len = storage.size_of();
+    // SAFETY: an all-zero `sockaddr_storage` is an address of family
+    // AF_UNSPEC (0), and the storage's whole length is a valid length for
+    // it (the kernel reads only `sa_family` for AF_UNSPEC).
+    let unspec = unsafe { socket2::SockAddr::new(storage, len) };
+    sock.connect(&unspec)
+}

@@ -8,8 +8,11 @@
 //! the same `probe_id`. A result arriving after the probe's timeout (which
 //! the engine reports as [`Output::ProbeTimedOut`] and counts as a failure)
 //! is ignored and counted in [`Counters::late_results`].
+//!
+//! Probe ids are unique and name their checker: the `n`-th probe of the
+//! engine's checker `c` (of `C` checkers in all) is `n × C + c`, so a
+//! result finds its checker without a lookup table.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use crate::agent::{AdminState, AgentReply, AgentWeight, OperState};
@@ -259,6 +262,8 @@ struct Checker {
     next_due: Option<Instant>,
     /// In-flight probe id and its deadline.
     in_flight: Option<(u64, Instant)>,
+    /// Probes started: the next one's id is `started × C + c`.
+    started: u64,
     /// When the last probe was due: the schedule is fixed-rate.
     last_due: Option<Instant>,
 }
@@ -352,8 +357,8 @@ pub struct Engine {
     services: Vec<Service>,
     targets: Vec<Target>,
     checkers: Vec<Checker>,
-    in_flight: HashMap<u64, usize>,
-    next_probe_id: u64,
+    /// Probes in flight (checkers with `in_flight` set).
+    in_flight: usize,
     timers: Timers,
     outputs: std::collections::VecDeque<Output>,
     counters: Counters,
@@ -369,8 +374,7 @@ impl Engine {
             services: Vec::new(),
             targets: Vec::new(),
             checkers: Vec::new(),
-            in_flight: HashMap::new(),
-            next_probe_id: 0,
+            in_flight: 0,
             timers: Timers::default(),
             outputs: std::collections::VecDeque::new(),
             counters: Counters::default(),
@@ -402,6 +406,7 @@ impl Engine {
                         counter: Counter::new(cc.thresholds, tc.alpha),
                         next_due,
                         in_flight: None,
+                        started: 0,
                         last_due: None,
                     });
                     checkers.push(ci);
@@ -482,7 +487,14 @@ impl Engine {
 
     /// Probes in flight.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
+        self.in_flight
+    }
+
+    /// The checker count as a probe-id stride (at least 1).
+    fn stride(&self) -> u64 {
+        u64::try_from(self.checkers.len())
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 
     fn flat(&self, id: TargetId) -> Option<usize> {
@@ -519,13 +531,14 @@ impl Engine {
     }
 
     fn checker_timer(&mut self, c: usize, now: Instant) {
+        let stride = self.stride();
         let Some(ch) = self.checkers.get_mut(c) else {
             return;
         };
         match ch.in_flight {
             Some((probe_id, deadline)) if deadline <= now => {
                 let (target, index) = (ch.target, ch.index);
-                self.in_flight.remove(&probe_id);
+                self.in_flight = self.in_flight.saturating_sub(1);
                 ch.in_flight = None;
                 self.counters.timeouts = self.counters.timeouts.saturating_add(1);
                 if let Some(t) = self.targets.get(target) {
@@ -544,14 +557,17 @@ impl Engine {
             }
             None => match ch.next_due {
                 Some(due) if due <= now => {
-                    let probe_id = self.next_probe_id;
-                    self.next_probe_id = self.next_probe_id.wrapping_add(1);
+                    let probe_id = ch
+                        .started
+                        .wrapping_mul(stride)
+                        .wrapping_add(u64::try_from(c).unwrap_or(0));
+                    ch.started = ch.started.wrapping_add(1);
                     ch.next_due = None;
                     ch.last_due = Some(due);
                     let deadline = now.checked_add(ch.schedule.timeout);
                     if let Some(d) = deadline {
                         ch.in_flight = Some((probe_id, d));
-                        self.in_flight.insert(probe_id, c);
+                        self.in_flight = self.in_flight.saturating_add(1);
                         self.timers.reset(Key::Checker(c), None, Some(d));
                     }
                     self.counters.probes_started = self.counters.probes_started.saturating_add(1);
@@ -571,19 +587,25 @@ impl Engine {
     }
 
     fn probe_result(&mut self, now: Instant, probe_id: u64, verdict: Verdict) {
-        let Some(c) = self.in_flight.remove(&probe_id) else {
-            if probe_id < self.next_probe_id {
+        let stride = self.stride();
+        let c = usize::try_from(probe_id.checked_rem(stride).unwrap_or(0)).unwrap_or(usize::MAX);
+        let Some(ch) = self
+            .checkers
+            .get_mut(c)
+            .filter(|ch| ch.in_flight.is_some_and(|(id, _)| id == probe_id))
+        else {
+            let started = self.checkers.get(c).map_or(0, |ch| ch.started);
+            if probe_id.checked_div(stride).unwrap_or(u64::MAX) < started {
                 self.counters.late_results = self.counters.late_results.saturating_add(1);
             } else {
                 self.counters.unknown_results = self.counters.unknown_results.saturating_add(1);
             }
             return;
         };
-        if let Some(ch) = self.checkers.get_mut(c) {
-            let old = ch.timer();
-            ch.in_flight = None;
-            self.timers.reset(Key::Checker(c), old, None);
-        }
+        let old = ch.timer();
+        ch.in_flight = None;
+        self.in_flight = self.in_flight.saturating_sub(1);
+        self.timers.reset(Key::Checker(c), old, None);
         self.apply(c, now, verdict);
     }
 
@@ -766,7 +788,7 @@ impl Engine {
     fn shutdown(&mut self) {
         self.shut_down = true;
         self.timers.clear();
-        self.in_flight.clear();
+        self.in_flight = 0;
         for ch in &mut self.checkers {
             ch.in_flight = None;
             ch.next_due = None;

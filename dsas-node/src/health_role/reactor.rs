@@ -10,10 +10,16 @@
 //! never enters an epoll set; the rest (stragglers, conversations waiting
 //! for their reply) join the reactor's own epoll set, edge-triggered for
 //! input, output and peer close, which the loop drains on the ticks its
-//! fd turns readable. A TCP_CHECK thus costs `socket`, two `setsockopt`,
-//! `connect` and `close`, where HAProxy also pays an `epoll_ctl`, an
-//! `fcntl` and a third `setsockopt`. Closing a socket takes it out of the
-//! set.
+//! fd turns readable. Closing a socket takes it out of the set.
+//!
+//! A TCP_CHECK that settles at its first tick ends with its connection
+//! dissolved rather than its socket closed ([`crate::sys::disconnect`]:
+//! the same RST), and the socket is kept for a later TCP_CHECK: the
+//! kernel's socket set-up and tear-down, a fifth of the cost of a check
+//! on a local target, are paid once instead of per check. Such a check
+//! costs one `setsockopt` (`TCP_QUICKACK`, which the disconnect clears)
+//! and two `connect`s; HAProxy pays `socket`, `fcntl`, three
+//! `setsockopt`, `connect`, `epoll_ctl` and `close`.
 //!
 //! On each readiness a connection first learns whether its connect
 //! finished (output ready; an error or hang-up is a failed connect), then
@@ -24,7 +30,6 @@
 //! so the reactor keeps no clock. SSL_GET (rustls over tokio), DNS, UDP,
 //! ICMP and MISC keep a task each ([`super::probe`]).
 
-use std::collections::HashMap;
 use std::io::{self, Read as _, Write as _};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::AsFd as _;
@@ -42,6 +47,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::plan::ProbeSpec;
+use super::{IdMap, ProbeRef};
 use crate::sys::{EpollFd, async_epoll};
 
 /// Read buffer (shared by every connection: reads go straight into the
@@ -49,6 +55,9 @@ use crate::sys::{EpollFd, async_epoll};
 const READ_CHUNK: usize = 16 * 1024;
 /// Events taken per `epoll_wait`.
 const EVENTS: usize = 256;
+/// Spare TCP_CHECK sockets kept per address family (more than one tick's
+/// checks need only at 64,000 checks a second).
+const SPARE: usize = 256;
 
 /// A probe the reactor can run: where to connect, how, and the
 /// conversation to hold there.
@@ -195,8 +204,10 @@ pub(super) enum Close {
     Abort,
 }
 
-/// One connection in the set, keyed by its probe id.
+/// One connection, keyed by its probe id.
 struct Conn {
+    /// The role's record of the probe, handed back with the verdict.
+    probe: ProbeRef,
     sock: Socket,
     conv: Box<dyn Conversation + Send>,
     /// Bytes queued but not yet accepted by the socket.
@@ -204,6 +215,11 @@ struct Conn {
     connected: bool,
     eof: bool,
     close: Close,
+    /// A plain TCP_CHECK socket (no `bind_to`) never put in the epoll
+    /// set: once connected it can be dissolved and kept.
+    reusable: bool,
+    /// Its [`Reactor::spare`] list: 0 IPv4, 1 IPv6.
+    family: usize,
     /// The probe's `max_concurrent_probes` slot, freed with the connection.
     _permit: OwnedSemaphorePermit,
 }
@@ -273,12 +289,15 @@ impl Conn {
 
     /// Ends the connection as its use says: `Graceful` writes what the
     /// conversation still queued (SMTP `QUIT`) and sends FIN; `Abort`
-    /// drops it (`SO_LINGER` 0: RST).
-    fn close(mut self) {
+    /// resets it (`SO_LINGER` 0 or a disconnect: RST). Returns the socket
+    /// when it is reusable and was dissolved, not closed.
+    fn close(mut self) -> Option<Socket> {
         if self.close == Close::Graceful {
             let _ = self.flush();
             let _ = self.sock.shutdown(Shutdown::Write);
         }
+        (self.reusable && self.connected && crate::sys::disconnect(&self.sock).is_ok())
+            .then_some(self.sock)
     }
 }
 
@@ -310,7 +329,7 @@ impl Ready {
 /// The connections, the fresh ones and the epoll set of the others.
 pub struct Reactor {
     epoll: AsyncFd<EpollFd>,
-    conns: HashMap<u64, Conn>,
+    conns: IdMap<Conn>,
     /// Connections started since the last [`Reactor::poll`], not in the
     /// epoll set.
     fresh: Vec<u64>,
@@ -318,6 +337,8 @@ pub struct Reactor {
     polled: Vec<(u64, Option<PollFlags>)>,
     events: Vec<EpollEvent>,
     buf: Vec<u8>,
+    /// Dissolved TCP_CHECK sockets, IPv4 and IPv6 (see the module doc).
+    spare: [Vec<Socket>; 2],
 }
 
 impl std::fmt::Debug for Reactor {
@@ -336,11 +357,12 @@ impl Reactor {
     pub fn new() -> io::Result<Self> {
         Ok(Self {
             epoll: async_epoll()?,
-            conns: HashMap::new(),
+            conns: IdMap::default(),
             fresh: Vec::new(),
             polled: Vec::new(),
             events: vec![EpollEvent::empty(); EVENTS],
             buf: vec![0; READ_CHUNK],
+            spare: [Vec::new(), Vec::new()],
         })
     }
 
@@ -369,13 +391,26 @@ impl Reactor {
     pub fn start(
         &mut self,
         id: u64,
-        probe: StreamProbe,
+        probe: ProbeRef,
+        stream: StreamProbe,
         permit: OwnedSemaphorePermit,
     ) -> Option<Verdict> {
-        let Ok(sock) = stream_socket(probe.addr, probe.bind, probe.usage) else {
+        let reusable = stream.usage == Use::ConnectOnly && stream.bind.is_none();
+        let family = usize::from(stream.addr.is_ipv6());
+        let spare = if reusable {
+            self.spare
+                .get_mut(family)
+                .and_then(Vec::pop)
+                .filter(|s| s.set_tcp_quickack(false).is_ok())
+        } else {
+            None
+        };
+        let Some(sock) =
+            spare.or_else(|| stream_socket(stream.addr, stream.bind, stream.usage).ok())
+        else {
             return Some(Verdict::Fail(FailReason::Driver));
         };
-        match sock.connect(&probe.addr.into()) {
+        match sock.connect(&stream.addr.into()) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
             Err(_) => return Some(Verdict::Fail(FailReason::ConnectFailed)),
@@ -384,23 +419,26 @@ impl Reactor {
         self.conns.insert(
             id,
             Conn {
+                probe,
                 sock,
-                conv: probe.conv,
-                out: probe.first,
+                conv: stream.conv,
+                out: stream.first,
                 connected: false,
                 eof: false,
-                close: probe.close,
+                close: stream.close,
+                reusable,
+                family,
                 _permit: permit,
             },
         );
         None
     }
 
-    /// Drops probe `id` (timed out, or the role stops): RST for the
-    /// checks that close hard, FIN otherwise. (A fresh id left behind is
-    /// skipped by the next poll.)
-    pub fn cancel(&mut self, id: u64) {
-        self.conns.remove(&id);
+    /// Drops probe `id` (timed out): RST for the checks that close hard,
+    /// FIN otherwise; its record, if it was here. (A fresh id left behind
+    /// is skipped by the next poll.)
+    pub fn cancel(&mut self, id: u64) -> Option<ProbeRef> {
+        self.conns.remove(&id).map(|c| c.probe)
     }
 
     /// Waits until some connection has an event (for the role's `select!`;
@@ -419,14 +457,14 @@ impl Reactor {
     /// Advances every fresh connection (one `poll(2)`) and every one with
     /// an epoll event; the probes that reached a verdict are appended to
     /// `done`.
-    pub fn poll(&mut self, done: &mut Vec<(u64, Verdict)>) {
+    pub fn poll(&mut self, done: &mut Vec<(u64, ProbeRef, Verdict)>) {
         self.poll_fresh(done);
         self.poll_events(done);
     }
 
     /// The fresh connections: settled ones end here, the others join the
     /// epoll set.
-    fn poll_fresh(&mut self, done: &mut Vec<(u64, Verdict)>) {
+    fn poll_fresh(&mut self, done: &mut Vec<(u64, ProbeRef, Verdict)>) {
         if self.fresh.is_empty() {
             return;
         }
@@ -461,28 +499,29 @@ impl Reactor {
 
     /// Adds connection `id` to the epoll set (edge-triggered: readiness it
     /// already has is reported at once).
-    fn watch(&mut self, id: u64, done: &mut Vec<(u64, Verdict)>) {
-        let Some(c) = self.conns.get(&id) else {
+    fn watch(&mut self, id: u64, done: &mut Vec<(u64, ProbeRef, Verdict)>) {
+        let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
+        c.reusable = false;
         let flags = EpollFlags::EPOLLIN
             | EpollFlags::EPOLLOUT
             | EpollFlags::EPOLLRDHUP
             | EpollFlags::EPOLLET;
-        if self
+        let added = self
             .epoll
             .get_ref()
             .0
-            .add(&c.sock, EpollEvent::new(flags, id))
-            .is_err()
+            .add(&c.sock, EpollEvent::new(flags, id));
+        if added.is_err()
+            && let Some(c) = self.conns.remove(&id)
         {
-            self.conns.remove(&id);
-            done.push((id, Verdict::Fail(FailReason::Driver)));
+            done.push((id, c.probe, Verdict::Fail(FailReason::Driver)));
         }
     }
 
     /// Drains the epoll set.
-    fn poll_events(&mut self, done: &mut Vec<(u64, Verdict)>) {
+    fn poll_events(&mut self, done: &mut Vec<(u64, ProbeRef, Verdict)>) {
         loop {
             let n = match self
                 .epoll
@@ -507,15 +546,21 @@ impl Reactor {
 
     /// Advances connection `id` on a readiness report; ends it with its
     /// verdict.
-    fn advance(&mut self, id: u64, ready: Ready, done: &mut Vec<(u64, Verdict)>) {
+    fn advance(&mut self, id: u64, ready: Ready, done: &mut Vec<(u64, ProbeRef, Verdict)>) {
         let Some(conn) = self.conns.get_mut(&id) else {
             return;
         };
-        if let Some(v) = conn.advance(ready, &mut self.buf) {
-            if let Some(conn) = self.conns.remove(&id) {
-                conn.close();
+        if let Some(v) = conn.advance(ready, &mut self.buf)
+            && let Some(conn) = self.conns.remove(&id)
+        {
+            done.push((id, conn.probe, v));
+            let family = conn.family;
+            if let Some(sock) = conn.close()
+                && let Some(spare) = self.spare.get_mut(family)
+                && spare.len() < SPARE
+            {
+                spare.push(sock);
             }
-            done.push((id, v));
         }
     }
 }
@@ -532,6 +577,19 @@ mod tests {
     use healthcheck::http::{HttpConfig, HttpSpec};
     use healthcheck::smtp::SmtpConfig;
 
+    thread_local! {
+        static PROBE: ProbeRef = ProbeRef {
+            target: healthcheck::TargetId { service: 1, target: 2 },
+            checker: 3,
+            started: super::super::now(),
+        };
+    }
+
+    /// The record every test probe carries (and gets back).
+    fn probe_ref() -> ProbeRef {
+        PROBE.with(|p| *p)
+    }
+
     /// Waits as the role's loop does: a tick (4 ms) while connections are
     /// fresh, else the epoll set's readiness.
     async fn wait(reactor: &Reactor) {
@@ -542,26 +600,33 @@ mod tests {
         }
     }
 
-    /// Runs probe 7 on a fresh reactor to its verdict (5 s at most).
-    async fn run(spec: &ProbeSpec) -> (Verdict, Reactor) {
-        let mut reactor = Reactor::new().unwrap();
+    /// Runs probe `id` on `reactor` to its verdict (5 s at most).
+    async fn run_on(reactor: &mut Reactor, id: u64, spec: &ProbeSpec) -> Verdict {
         let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
         let probe = StreamProbe::from_spec(spec).unwrap().unwrap();
-        if let Some(v) = reactor.start(7, probe, permit) {
-            return (v, reactor);
+        if let Some(v) = reactor.start(id, probe_ref(), probe, permit) {
+            return v;
         }
         let mut done = Vec::new();
         tokio::time::timeout(Duration::from_secs(5), async {
             while done.is_empty() {
-                wait(&reactor).await;
+                wait(reactor).await;
                 reactor.poll(&mut done);
             }
         })
         .await
         .expect("a verdict within 5 s");
-        let (id, v) = done.pop().unwrap();
-        assert_eq!(id, 7);
+        let (got, probe, v) = done.pop().unwrap();
+        assert_eq!(got, id);
+        assert_eq!(probe, probe_ref());
         assert!(done.is_empty());
+        v
+    }
+
+    /// Runs probe 7 on a new reactor to its verdict.
+    async fn run(spec: &ProbeSpec) -> (Verdict, Reactor) {
+        let mut reactor = Reactor::new().unwrap();
+        let v = run_on(&mut reactor, 7, spec).await;
         (v, reactor)
     }
 
@@ -611,7 +676,8 @@ mod tests {
         let mut reactor = Reactor::new().unwrap();
         let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
         let probe = StreamProbe::from_spec(&ProbeSpec::Tcp { addr, bind: None });
-        assert_eq!(reactor.start(3, probe.unwrap().unwrap(), permit), None);
+        let probe = reactor.start(3, probe_ref(), probe.unwrap().unwrap(), permit);
+        assert_eq!(probe, None);
         let mut done = Vec::new();
         tokio::time::sleep(Duration::from_millis(50)).await;
         reactor.poll(&mut done);
@@ -631,9 +697,42 @@ mod tests {
         })
         .await
         .expect("a verdict within 5 s");
-        assert_eq!(done, vec![(3, Verdict::PASS)]);
+        assert_eq!(done, vec![(3, probe_ref(), Verdict::PASS)]);
         assert!(reactor.is_empty());
         drop(server.join().unwrap());
+    }
+
+    /// A TCP_CHECK's socket is dissolved (RST), kept and connected again
+    /// by the next TCP_CHECK, which still sees a refusal as one.
+    #[tokio::test]
+    async fn tcp_check_sockets_are_reused() {
+        use std::os::fd::AsRawFd as _;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let tcp = ProbeSpec::Tcp { addr, bind: None };
+        let mut reactor = Reactor::new().unwrap();
+        assert_eq!(run_on(&mut reactor, 1, &tcp).await, Verdict::PASS);
+        assert_eq!(reactor.spare[0].len(), 1, "kept, not closed");
+        let fd = reactor.spare[0][0].as_raw_fd();
+        for id in 2..5 {
+            assert_eq!(run_on(&mut reactor, id, &tcp).await, Verdict::PASS);
+            assert_eq!(reactor.spare[0].len(), 1);
+            assert_eq!(reactor.spare[0][0].as_raw_fd(), fd, "the same socket");
+        }
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let refused = ProbeSpec::Tcp {
+            addr: closed,
+            bind: None,
+        };
+        assert_eq!(
+            run_on(&mut reactor, 5, &refused).await,
+            Verdict::Fail(FailReason::ConnectFailed)
+        );
+        assert!(reactor.spare[0].is_empty(), "a refused socket is closed");
+        assert_eq!(run_on(&mut reactor, 6, &tcp).await, Verdict::PASS);
     }
 
     #[tokio::test]
@@ -766,7 +865,7 @@ mod tests {
         let mut reactor = Reactor::new().unwrap();
         let probe = StreamProbe::from_spec(&http(addr)).unwrap().unwrap();
         let permit = Arc::clone(&slots).try_acquire_owned().unwrap();
-        assert_eq!(reactor.start(9, probe, permit), None);
+        assert_eq!(reactor.start(9, probe_ref(), probe, permit), None);
         let mut done = Vec::new();
         tokio::time::timeout(Duration::from_secs(5), async {
             while rx.try_recv().is_err() {
@@ -779,7 +878,8 @@ mod tests {
         assert!(done.is_empty(), "no verdict from a silent peer");
         assert_eq!(reactor.len(), 1);
         assert_eq!(slots.available_permits(), 0);
-        reactor.cancel(9);
+        assert_eq!(reactor.cancel(9), Some(probe_ref()));
+        assert_eq!(reactor.cancel(9), None);
         assert!(reactor.is_empty());
         assert_eq!(slots.available_permits(), 1);
         assert_eq!(server.join().unwrap(), Err(io::ErrorKind::ConnectionReset));
