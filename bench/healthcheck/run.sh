@@ -276,8 +276,8 @@ print("|".join([med(0), whole(med(1)), whole(med(2)),
 '
 }
 
-printf '\n%-10s %-6s %7s | %-38s | %-38s | %-38s\n' "workload" "targets" "" "dsas-node" "haproxy $(haproxy -v | awk 'NR==1 {print $3}')" "keepalived $(keepalived --version 2>&1 | awk 'NR==1 {print $2}')"
-printf '%-10s %-6s %7s | %-38s | %-38s | %-38s\n' "" "" "" "CPU%  RSS-MiB  det-ms(med/p99)" "CPU%  RSS-MiB  det-ms(med/p99)" "CPU%  RSS-MiB  det-ms(med/p99)"
+printf '\n%-11s %-6s %7s | %-38s | %-38s | %-38s\n' "workload" "targets" "" "dsas-node" "haproxy $(haproxy -v | awk 'NR==1 {print $3}')" "keepalived $(keepalived --version 2>&1 | awk 'NR==1 {print $2}')"
+printf '%-11s %-6s %7s | %-38s | %-38s | %-38s\n' "" "" "" "CPU%  RSS-MiB  det-ms(med/p99)" "CPU%  RSS-MiB  det-ms(med/p99)" "CPU%  RSS-MiB  det-ms(med/p99)"
 for kind in $KINDS; do
     n=$N_TCP; [ "$kind" = http ] && n=$N_HTTP
     rounds=$(seq "$RUNS"); [ "$RUNS" -gt 1 ] && rounds+=" median"
@@ -292,7 +292,7 @@ for kind in $KINDS; do
             row+=$(printf ' | %-38.38s' "$cell")
         done
         label=$kind; [ "$RUNS" -gt 1 ] && label="$kind #$round"; [ "$round" = median ] && label="$kind median"
-        printf '%-10s %-6s %7s%s\n' "$label" "$n" "" "$row"
+        printf '%-11s %-6s %7s%s\n' "$label" "$n" "" "$row"
     done
 done
 echo

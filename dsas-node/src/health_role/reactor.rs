@@ -12,14 +12,16 @@
 //! input, output and peer close, which the loop drains on the ticks its
 //! fd turns readable. Closing a socket takes it out of the set.
 //!
-//! A TCP_CHECK that settles at its first tick ends with its connection
-//! dissolved rather than its socket closed ([`crate::sys::disconnect`]:
-//! the same RST), and the socket is kept for a later TCP_CHECK: the
-//! kernel's socket set-up and tear-down, a fifth of the cost of a check
-//! on a local target, are paid once instead of per check. Such a check
-//! costs one `setsockopt` (`TCP_QUICKACK`, which the disconnect clears)
-//! and two `connect`s; HAProxy pays `socket`, `fcntl`, three
-//! `setsockopt`, `connect`, `epoll_ctl` and `close`.
+//! The checks that end with RST (TCP_CHECK, HTTP_GET) end with their
+//! connection dissolved rather than their socket closed
+//! ([`crate::sys::disconnect`]: the same RST), and the socket is kept for
+//! a later check: the kernel's socket set-up and tear-down, a fifth of the
+//! cost of a check on a local target, are paid once instead of per check.
+//! A TCP_CHECK that settles at its first tick thus costs one `setsockopt`
+//! (`TCP_QUICKACK`, which the disconnect clears) and two `connect`s;
+//! HAProxy pays `socket`, `fcntl`, three `setsockopt`, `connect`,
+//! `epoll_ctl` and `close`. (Sockets with a `bind_to` source are not
+//! kept.)
 //!
 //! On each readiness a connection first learns whether its connect
 //! finished (output ready; an error or hang-up is a failed connect), then
@@ -156,8 +158,7 @@ pub(super) enum Use {
     /// A plain TCP check: connect, then RST. The handshake's last ACK is
     /// delayed (`TCP_QUICKACK` off, as HAProxy connects its checks) and
     /// the RST goes first, so the server's listener answers the SYN (what
-    /// the check proves) but never accepts a connection. No data: no
-    /// `TCP_NODELAY` either.
+    /// the check proves) but never accepts a connection.
     ConnectOnly,
     /// The client speaks first (HTTP, TLS): the delayed ACK rides on the
     /// request; `TCP_NODELAY` keeps TLS's back-to-back writes moving; RST
@@ -169,8 +170,10 @@ pub(super) enum Use {
 }
 
 /// A non-blocking, close-on-exec TCP socket for `addr`, bound to `bind`,
-/// with the options `usage` asks for; not yet connected. Both drivers
-/// build their sockets here (the reactor and [`super::probe`]'s TLS connect).
+/// with `TCP_NODELAY` and the options `usage` asks for; not yet connected.
+/// Both drivers build their sockets here (the reactor and
+/// [`super::probe`]'s TLS connect). `ConnectOnly` and `ClientFirst`
+/// sockets are alike, so a kept one serves either.
 pub(super) fn stream_socket(
     addr: SocketAddr,
     bind: Option<SocketAddr>,
@@ -185,9 +188,7 @@ pub(super) fn stream_socket(
         sock.set_reuse_address(true)?;
         sock.bind(&b.into())?;
     }
-    if usage != Use::ConnectOnly {
-        sock.set_tcp_nodelay(true)?;
-    }
+    sock.set_tcp_nodelay(true)?;
     if usage != Use::ServerFirst {
         sock.set_tcp_quickack(false)?;
         sock.set_linger(Some(Duration::ZERO))?;
@@ -215,9 +216,11 @@ struct Conn {
     connected: bool,
     eof: bool,
     close: Close,
-    /// A plain TCP_CHECK socket (no `bind_to`) never put in the epoll
-    /// set: once connected it can be dissolved and kept.
+    /// A socket that closes with RST and has no `bind_to` source: once
+    /// connected it can be dissolved and kept.
     reusable: bool,
+    /// In the epoll set (taken out before it is kept).
+    in_set: bool,
     /// Its [`Reactor::spare`] list: 0 IPv4, 1 IPv6.
     family: usize,
     /// The probe's `max_concurrent_probes` slot, freed with the connection.
@@ -289,15 +292,14 @@ impl Conn {
 
     /// Ends the connection as its use says: `Graceful` writes what the
     /// conversation still queued (SMTP `QUIT`) and sends FIN; `Abort`
-    /// resets it (`SO_LINGER` 0 or a disconnect: RST). Returns the socket
-    /// when it is reusable and was dissolved, not closed.
+    /// resets it (dropped: `SO_LINGER` 0; kept: a disconnect). Returns the
+    /// socket, still connected, when it is reusable.
     fn close(mut self) -> Option<Socket> {
         if self.close == Close::Graceful {
             let _ = self.flush();
             let _ = self.sock.shutdown(Shutdown::Write);
         }
-        (self.reusable && self.connected && crate::sys::disconnect(&self.sock).is_ok())
-            .then_some(self.sock)
+        (self.reusable && self.connected).then_some(self.sock)
     }
 }
 
@@ -395,7 +397,7 @@ impl Reactor {
         stream: StreamProbe,
         permit: OwnedSemaphorePermit,
     ) -> Option<Verdict> {
-        let reusable = stream.usage == Use::ConnectOnly && stream.bind.is_none();
+        let reusable = stream.close == Close::Abort && stream.bind.is_none();
         let family = usize::from(stream.addr.is_ipv6());
         let spare = if reusable {
             self.spare
@@ -427,6 +429,7 @@ impl Reactor {
                 eof: false,
                 close: stream.close,
                 reusable,
+                in_set: false,
                 family,
                 _permit: permit,
             },
@@ -439,6 +442,22 @@ impl Reactor {
     /// is skipped by the next poll.)
     pub fn cancel(&mut self, id: u64) -> Option<ProbeRef> {
         self.conns.remove(&id).map(|c| c.probe)
+    }
+
+    /// Keeps a reusable socket whose check ended: out of the epoll set
+    /// (if it was in), its connection dissolved. A socket that cannot be
+    /// kept is dropped (RST by `SO_LINGER` 0).
+    fn keep(&mut self, sock: Socket, family: usize, in_set: bool) {
+        let Some(spare) = self.spare.get_mut(family) else {
+            return;
+        };
+        if spare.len() >= SPARE
+            || (in_set && self.epoll.get_ref().0.delete(&sock).is_err())
+            || crate::sys::disconnect(&sock).is_err()
+        {
+            return;
+        }
+        spare.push(sock);
     }
 
     /// Waits until some connection has an event (for the role's `select!`;
@@ -503,7 +522,7 @@ impl Reactor {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
-        c.reusable = false;
+        c.in_set = true;
         let flags = EpollFlags::EPOLLIN
             | EpollFlags::EPOLLOUT
             | EpollFlags::EPOLLRDHUP
@@ -554,12 +573,9 @@ impl Reactor {
             && let Some(conn) = self.conns.remove(&id)
         {
             done.push((id, conn.probe, v));
-            let family = conn.family;
-            if let Some(sock) = conn.close()
-                && let Some(spare) = self.spare.get_mut(family)
-                && spare.len() < SPARE
-            {
-                spare.push(sock);
+            let (family, in_set) = (conn.family, conn.in_set);
+            if let Some(sock) = conn.close() {
+                self.keep(sock, family, in_set);
             }
         }
     }
@@ -733,6 +749,44 @@ mod tests {
         );
         assert!(reactor.spare[0].is_empty(), "a refused socket is closed");
         assert_eq!(run_on(&mut reactor, 6, &tcp).await, Verdict::PASS);
+    }
+
+    /// An HTTP_GET's socket leaves the epoll set, is dissolved and kept;
+    /// the next HTTP_GET and TCP_CHECK connect with it again.
+    #[tokio::test]
+    async fn http_check_sockets_are_reused_too() {
+        use std::os::fd::AsRawFd as _;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let mut heads = Vec::new();
+            for _ in 0..2 {
+                let (mut s, _) = listener.accept().unwrap();
+                heads.push(read_head(&mut BufReader::new(s.try_clone().unwrap())));
+                // Late enough that the reply comes through the epoll set.
+                thread::sleep(Duration::from_millis(20));
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    .unwrap();
+            }
+            (listener, heads)
+        });
+        let mut reactor = Reactor::new().unwrap();
+        assert_eq!(run_on(&mut reactor, 1, &http(addr)).await, Verdict::PASS);
+        assert_eq!(reactor.spare[0].len(), 1, "kept, not closed");
+        let fd = reactor.spare[0][0].as_raw_fd();
+        assert_eq!(run_on(&mut reactor, 2, &http(addr)).await, Verdict::PASS);
+        assert_eq!(reactor.spare[0][0].as_raw_fd(), fd, "the same socket");
+        let (listener, heads) = server.join().unwrap();
+        assert_eq!(heads.len(), 2);
+        assert!(
+            heads
+                .iter()
+                .all(|h| h.starts_with("GET /health HTTP/1.1\r\n"))
+        );
+        let tcp = ProbeSpec::Tcp { addr, bind: None };
+        assert_eq!(run_on(&mut reactor, 3, &tcp).await, Verdict::PASS);
+        assert_eq!(reactor.spare[0][0].as_raw_fd(), fd);
+        drop(listener);
     }
 
     #[tokio::test]
