@@ -7,8 +7,8 @@
 //! * [`vrrp_io`]: raw IP protocol-112 sockets (IPv4 and IPv6).
 //! * [`notify`]: keepalived-compatible notify scripts.
 //! * [`sysctl`]: interface settings changed for VMACs, put back on exit.
-//! * [`sys`]: AF_PACKET sockets and tokio registration; all `unsafe` of the
-//!   node lives there.
+//! * [`sys`]: AF_PACKET sockets, tokio registration and TCP socket reuse;
+//!   all `unsafe` of the node lives there.
 
 pub mod config;
 pub mod control;

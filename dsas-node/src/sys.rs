@@ -1,8 +1,11 @@
-//! System interfaces: raw Ethernet through AF_PACKET sockets (packet(7)).
+//! System interfaces: raw Ethernet through AF_PACKET sockets (packet(7)),
+//! tokio registration of raw fds (sockets, an epoll set of the node's
+//! own), and dissolving a TCP connection to reuse its socket.
 //!
 //! The only module of dsas-node allowed `unsafe`: binding needs a
-//! `sockaddr_ll` and the packet socket options have no safe wrapper. Every
-//! `unsafe` block carries a `SAFETY:` comment.
+//! `sockaddr_ll`, the packet socket options have no safe wrapper, tokio's
+//! `AsyncFd::register` is unsafe and an `AF_UNSPEC` address has no safe
+//! constructor. Every `unsafe` block carries a `SAFETY:` comment.
 //!
 //! Network namespaces: a socket belongs to the namespace of the thread that
 //! created it, and so do the interface look-ups here ([`if_nametoindex`] and
@@ -10,7 +13,7 @@
 //! namespace of whoever mounted it).
 #![allow(
     unsafe_code,
-    reason = "AF_PACKET bind takes a sockaddr_ll, PACKET_* socket options have no safe wrapper, and tokio's AsyncFd::register is unsafe"
+    reason = "AF_PACKET bind takes a sockaddr_ll, PACKET_* socket options have no safe wrapper, tokio's AsyncFd::register is unsafe, and an AF_UNSPEC SockAddr has no safe constructor"
 )]
 
 use std::io;
