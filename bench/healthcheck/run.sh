@@ -175,6 +175,9 @@ run_one() { # tool kind n
     done
     if [ -z "$pid" ]; then
         RESULT[$tool-$kind-$round]="n/a|n/a|n/a|n/a|n/a|$(grep -m1 -iE 'error|can.t|fatal' "$log" | cut -c19-90 || true)"
+        # Not found (or still starting): stop the log reader too, so that
+        # whatever was started dies of SIGPIPE and the wait returns.
+        kill "$bg" 2>/dev/null || true
         wait "$bg" || true
         return
     fi
