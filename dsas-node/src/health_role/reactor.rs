@@ -201,7 +201,9 @@ pub(super) fn stream_socket(
 pub(super) enum Close {
     /// Write what the conversation still queued (SMTP `QUIT`), then FIN.
     Graceful,
-    /// Just drop the stream (`SO_LINGER` 0 from [`stream_socket`]: RST).
+    /// Reset the connection: RST, by `SO_LINGER` 0 (from
+    /// [`stream_socket`]) when the socket is closed, by a disconnect when
+    /// it is kept ([`crate::sys::disconnect`]).
     Abort,
 }
 
