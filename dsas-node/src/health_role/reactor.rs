@@ -753,6 +753,32 @@ mod tests {
         assert_eq!(run_on(&mut reactor, 6, &tcp).await, Verdict::PASS);
     }
 
+    /// IPv6 targets get IPv6 sockets, kept apart from the IPv4 ones.
+    #[tokio::test]
+    async fn ipv6_sockets_are_kept_apart() {
+        let v6 = TcpListener::bind("[::1]:0").unwrap();
+        let v4 = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut reactor = Reactor::new().unwrap();
+        for (id, l) in [(1, &v6), (2, &v4), (3, &v6)] {
+            let tcp = ProbeSpec::Tcp {
+                addr: l.local_addr().unwrap(),
+                bind: None,
+            };
+            assert_eq!(run_on(&mut reactor, id, &tcp).await, Verdict::PASS);
+        }
+        assert_eq!(reactor.spare[0].len(), 1);
+        assert_eq!(reactor.spare[1].len(), 1);
+        let web = http(v6.local_addr().unwrap());
+        let server = thread::spawn(move || {
+            let (mut s, _) = v6.accept().unwrap();
+            read_head(&mut BufReader::new(s.try_clone().unwrap()));
+            s.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap();
+        });
+        assert_eq!(run_on(&mut reactor, 4, &web).await, Verdict::PASS);
+        server.join().unwrap();
+        assert_eq!(reactor.spare[1].len(), 1);
+    }
+
     /// An HTTP_GET's socket leaves the epoll set, is dissolved and kept;
     /// the next HTTP_GET and TCP_CHECK connect with it again.
     #[tokio::test]
