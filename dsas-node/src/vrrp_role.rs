@@ -62,7 +62,7 @@ use vrrp::{
     TrackConfig, TrackState, V3Ipv4Checksum, Version,
 };
 
-use crate::config::{ChecksumMode, Config, UseVmac, VrrpInstance, VrrpScript};
+use crate::config::{ChecksumMode, Config, TrackRef, UseVmac, VrrpInstance, VrrpScript};
 use crate::control::{SyncGroupStatus, VrrpInstanceStatus, status_channel};
 use crate::netlink::{LinkEvent, LinkEvents, LinkInfo, Netlink, virtual_mac};
 use crate::notify::{
@@ -354,32 +354,43 @@ fn table_id<V>(table: &BTreeMap<String, V>, base: u32, name: &str) -> Option<u32
 /// # Errors
 /// A name with no `[vrrp.script.NAME]` / `[vrrp.track_file.NAME]`.
 pub fn object_tracks(config: &Config, inst: &VrrpInstance) -> Result<Vec<TrackConfig>, String> {
-    let mut out = Vec::new();
-    for t in &inst.track_script {
-        let (Some(id), Some(s)) = (
-            table_id(&config.vrrp.script, SCRIPT_TRACK_BASE, &t.name),
-            config.vrrp.script.get(&t.name),
-        ) else {
-            return Err(format!("{}: unknown script {:?}", inst.name, t.name));
-        };
-        out.push(TrackConfig::script(
-            id,
-            i32::from(t.weight.unwrap_or(s.weight)),
-        ));
-    }
-    for t in &inst.track_file {
-        let (Some(id), Some(f)) = (
-            table_id(&config.vrrp.track_file, FILE_TRACK_BASE, &t.name),
-            config.vrrp.track_file.get(&t.name),
-        ) else {
-            return Err(format!("{}: unknown track file {:?}", inst.name, t.name));
-        };
-        out.push(TrackConfig::file(
-            id,
-            i32::from(t.weight.unwrap_or(f.weight)),
-        ));
-    }
-    Ok(out)
+    let scripts = tracked(
+        &config.vrrp.script,
+        SCRIPT_TRACK_BASE,
+        &inst.track_script,
+        |s| s.weight,
+        TrackConfig::script,
+    )
+    .map_err(|name| format!("{}: unknown script {name:?}", inst.name))?;
+    let files = tracked(
+        &config.vrrp.track_file,
+        FILE_TRACK_BASE,
+        &inst.track_file,
+        |f| f.weight,
+        TrackConfig::file,
+    )
+    .map_err(|name| format!("{}: unknown track file {name:?}", inst.name))?;
+    Ok(scripts.into_iter().chain(files).collect())
+}
+
+/// The tracks of `refs` into `table` (ids from `base`), each weighted by
+/// the reference's weight, else the object's own; the first unknown name
+/// is the error.
+fn tracked<V>(
+    table: &BTreeMap<String, V>,
+    base: u32,
+    refs: &[TrackRef],
+    own_weight: impl Fn(&V) -> i16,
+    make: impl Fn(u32, i32) -> TrackConfig,
+) -> Result<Vec<TrackConfig>, String> {
+    refs.iter()
+        .map(|t| {
+            let (Some(id), Some(obj)) = (table_id(table, base, &t.name), table.get(&t.name)) else {
+                return Err(t.name.clone());
+            };
+            Ok(make(id, i32::from(t.weight.unwrap_or(own_weight(obj)))))
+        })
+        .collect()
 }
 
 /// keepalived's rise / fall hysteresis for a check script: the first
@@ -1713,6 +1724,22 @@ track_file = [{ name = "g" }, { name = "f", weight = -5 }]
         );
         let v = instance_config(inst, &facts(), &[], &objects).unwrap();
         assert_eq!(v.tracks, objects);
+        let unknown = |name: &str| crate::config::TrackRef {
+            name: name.to_owned(),
+            weight: None,
+        };
+        let mut bad = inst.clone();
+        bad.track_file.push(unknown("nope"));
+        assert_eq!(
+            object_tracks(&c, &bad).unwrap_err(),
+            "VI_1: unknown track file \"nope\""
+        );
+        bad.track_script.push(unknown("f"));
+        assert_eq!(
+            object_tracks(&c, &bad).unwrap_err(),
+            "VI_1: unknown script \"f\"",
+            "a track file's name is not a script's"
+        );
     }
 
     #[test]
