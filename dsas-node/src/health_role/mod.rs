@@ -122,16 +122,29 @@ fn now() -> Instant {
 /// Wake-up grid of the driver loop (see the module doc).
 const TICK: Duration = Duration::from_millis(4);
 
-/// `t` rounded up to the [`TICK`] grid that starts at `origin`.
-fn on_grid(origin: Instant, t: Instant) -> Instant {
+/// `t` rounded down to the [`TICK`] grid that starts at `origin` (`t`
+/// itself where the grid point is not representable).
+fn grid_floor(origin: Instant, t: Instant) -> Instant {
     let tick = TICK.as_nanos();
-    let off = t.saturating_duration_since(origin).as_nanos();
-    off.checked_add(tick.saturating_sub(1))
-        .and_then(|x| x.checked_div(tick))
+    t.saturating_duration_since(origin)
+        .as_nanos()
+        .checked_div(tick)
         .and_then(|n| n.checked_mul(tick))
         .and_then(|ns| u64::try_from(ns).ok())
         .and_then(|ns| origin.checked_add(Duration::from_nanos(ns)))
-        .map_or(t, |g| g.max(t))
+        .map_or(t, |g| g.min(t))
+}
+
+/// `t` rounded up to the [`TICK`] grid that starts at `origin`.
+fn on_grid(origin: Instant, t: Instant) -> Instant {
+    if t <= origin {
+        return origin;
+    }
+    let floor = grid_floor(origin, t);
+    if floor == t {
+        return t;
+    }
+    floor.checked_add(TICK).map_or(t, |g| g.max(t))
 }
 
 /// The time a tick is handled at: now, rounded down to the [`TICK`] grid.
@@ -140,14 +153,7 @@ fn on_grid(origin: Instant, t: Instant) -> Instant {
 /// after it (issue 6's detection bound), and no deadline it was due for is
 /// later than this (they are on the grid and past).
 fn tick_now(origin: Instant) -> Instant {
-    let t = now();
-    let tick = TICK.as_nanos();
-    let off = t.saturating_duration_since(origin).as_nanos();
-    off.checked_div(tick)
-        .and_then(|n| n.checked_mul(tick))
-        .and_then(|ns| u64::try_from(ns).ok())
-        .and_then(|ns| origin.checked_add(Duration::from_nanos(ns)))
-        .map_or(t, |g| g.min(t))
+    grid_floor(origin, now())
 }
 
 /// The monitor-only health-check role.
@@ -890,5 +896,27 @@ impl State {
                 "agent_failures": c.agent_failures,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_rounding() {
+        let o = now();
+        let ms = Duration::from_millis;
+        let at = |d: Duration| o + d;
+        assert_eq!(on_grid(o, o), o);
+        assert_eq!(on_grid(o, at(ms(4))), at(ms(4)), "on the grid stays");
+        assert_eq!(on_grid(o, at(Duration::from_nanos(1))), at(ms(4)));
+        assert_eq!(on_grid(o, at(ms(5))), at(ms(8)));
+        assert_eq!(grid_floor(o, at(ms(5))), at(ms(4)));
+        assert_eq!(grid_floor(o, at(ms(8))), at(ms(8)));
+        assert_eq!(grid_floor(o, at(ms(3))), o);
+        let before = o.checked_sub(ms(1)).unwrap();
+        assert_eq!(on_grid(o, before), o, "before the origin: the origin");
+        assert_eq!(grid_floor(o, before), before);
     }
 }
