@@ -1724,7 +1724,7 @@ track_file = [{ name = "g" }, { name = "f", weight = -5 }]
         );
         let v = instance_config(inst, &facts(), &[], &objects).unwrap();
         assert_eq!(v.tracks, objects);
-        let unknown = |name: &str| crate::config::TrackRef {
+        let unknown = |name: &str| TrackRef {
             name: name.to_owned(),
             weight: None,
         };

@@ -57,8 +57,8 @@ use crate::sys::{EpollFd, async_epoll};
 const READ_CHUNK: usize = 16 * 1024;
 /// Events taken per `epoll_wait`.
 const EVENTS: usize = 256;
-/// Spare TCP_CHECK sockets kept per address family (more than one tick's
-/// checks need only at 64,000 checks a second).
+/// Spare TCP_CHECK / HTTP_GET sockets kept per address family (more than
+/// one tick's checks need only at 64,000 checks a second).
 const SPARE: usize = 256;
 
 /// A probe the reactor can run: where to connect, how, and the
@@ -67,7 +67,6 @@ pub struct StreamProbe {
     addr: SocketAddr,
     bind: Option<SocketAddr>,
     usage: Use,
-    close: Close,
     conv: Box<dyn Conversation + Send>,
     /// Sent before the conversation's own bytes (the agent's `agent-send`).
     first: Vec<u8>,
@@ -88,13 +87,12 @@ impl StreamProbe {
     /// cannot be built.
     #[must_use]
     pub fn from_spec(spec: &ProbeSpec) -> Option<Result<Self, Verdict>> {
-        let (addr, bind, usage, close, conv, first): (_, _, _, _, Box<dyn Conversation + Send>, _) =
+        let (addr, bind, usage, conv, first): (_, _, _, Box<dyn Conversation + Send>, _) =
             match spec {
                 ProbeSpec::Tcp { addr, bind } => (
                     *addr,
                     *bind,
                     Use::ConnectOnly,
-                    Close::Abort,
                     Box::new(TcpConnect::new()),
                     Vec::new(),
                 ),
@@ -107,7 +105,6 @@ impl StreamProbe {
                     *addr,
                     *bind,
                     Use::ClientFirst,
-                    Close::Abort,
                     Box::new(HttpCheck::new(std::sync::Arc::clone(spec))),
                     Vec::new(),
                 ),
@@ -115,20 +112,12 @@ impl StreamProbe {
                     let Ok(conv) = SmtpCheck::new(config) else {
                         return Some(Err(Verdict::Fail(FailReason::Driver)));
                     };
-                    (
-                        *addr,
-                        *bind,
-                        Use::ServerFirst,
-                        Close::Graceful,
-                        Box::new(conv),
-                        Vec::new(),
-                    )
+                    (*addr, *bind, Use::ServerFirst, Box::new(conv), Vec::new())
                 }
                 ProbeSpec::Agent { addr, send } => (
                     *addr,
                     None,
                     Use::ServerFirst,
-                    Close::Graceful,
                     Box::new(AgentCheck::new()),
                     send.clone().unwrap_or_default(),
                 ),
@@ -142,7 +131,6 @@ impl StreamProbe {
             addr,
             bind,
             usage,
-            close,
             conv,
             first,
         }))
@@ -150,8 +138,10 @@ impl StreamProbe {
 }
 
 /// What a connection is for, which sets how its handshake ends and how it
-/// closes. The checks HAProxy closes hard (`ConnectOnly`, `ClientFirst`)
-/// get `SO_LINGER` 0: dropped, they send RST, with no FIN exchange and no
+/// closes once the verdict is in. The checks HAProxy closes hard
+/// (`ConnectOnly`, `ClientFirst`) are reset: RST, by `SO_LINGER` 0 (from
+/// [`stream_socket`]) when the socket is closed, by a disconnect when it
+/// is kept ([`crate::sys::disconnect`]); no FIN exchange and no
 /// `TIME_WAIT` on either side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Use {
@@ -162,10 +152,10 @@ pub(super) enum Use {
     ConnectOnly,
     /// The client speaks first (HTTP, TLS): the delayed ACK rides on the
     /// request; `TCP_NODELAY` keeps TLS's back-to-back writes moving; RST
-    /// once the verdict is in ([`Close::Abort`]).
+    /// once the verdict is in.
     ClientFirst,
-    /// The server speaks first (SMTP banner, agent): ACK at once, graceful
-    /// close ([`Close::Graceful`]).
+    /// The server speaks first (SMTP banner, agent): ACK at once; at the
+    /// end, what the conversation still queued (SMTP `QUIT`), then FIN.
     ServerFirst,
 }
 
@@ -196,17 +186,6 @@ pub(super) fn stream_socket(
     Ok(sock)
 }
 
-/// How a conversation's connection ends once the verdict is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Close {
-    /// Write what the conversation still queued (SMTP `QUIT`), then FIN.
-    Graceful,
-    /// Reset the connection: RST, by `SO_LINGER` 0 (from
-    /// [`stream_socket`]) when the socket is closed, by a disconnect when
-    /// it is kept ([`crate::sys::disconnect`]).
-    Abort,
-}
-
 /// One connection, keyed by its probe id.
 struct Conn {
     /// The role's record of the probe, handed back with the verdict.
@@ -217,7 +196,7 @@ struct Conn {
     out: Vec<u8>,
     connected: bool,
     eof: bool,
-    close: Close,
+    usage: Use,
     /// A socket that closes with RST and has no `bind_to` source: once
     /// connected it can be dissolved and kept.
     reusable: bool,
@@ -292,12 +271,12 @@ impl Conn {
         true
     }
 
-    /// Ends the connection as its use says: `Graceful` writes what the
-    /// conversation still queued (SMTP `QUIT`) and sends FIN; `Abort`
-    /// resets it (dropped: `SO_LINGER` 0; kept: a disconnect). Returns the
-    /// socket, still connected, when it is reusable.
+    /// Ends the connection as its [`Use`] says: `ServerFirst` writes what
+    /// the conversation still queued (SMTP `QUIT`) and sends FIN; the
+    /// others are reset (dropped: `SO_LINGER` 0; kept: a disconnect).
+    /// Returns the socket, still connected, when it is reusable.
     fn close(mut self) -> Option<Socket> {
-        if self.close == Close::Graceful {
+        if self.usage == Use::ServerFirst {
             let _ = self.flush();
             let _ = self.sock.shutdown(Shutdown::Write);
         }
@@ -337,11 +316,10 @@ pub struct Reactor {
     /// Connections started since the last [`Reactor::poll`], not in the
     /// epoll set.
     fresh: Vec<u64>,
-    /// `poll(2)` results of one tick: probe id and readiness.
-    polled: Vec<(u64, Option<PollFlags>)>,
     events: Vec<EpollEvent>,
     buf: Vec<u8>,
-    /// Dissolved TCP_CHECK sockets, IPv4 and IPv6 (see the module doc).
+    /// Dissolved TCP_CHECK / HTTP_GET sockets, IPv4 and IPv6 (see the
+    /// module doc).
     spare: [Vec<Socket>; 2],
 }
 
@@ -363,7 +341,6 @@ impl Reactor {
             epoll: async_epoll()?,
             conns: IdMap::default(),
             fresh: Vec::new(),
-            polled: Vec::new(),
             events: vec![EpollEvent::empty(); EVENTS],
             buf: vec![0; READ_CHUNK],
             spare: [Vec::new(), Vec::new()],
@@ -399,7 +376,7 @@ impl Reactor {
         stream: StreamProbe,
         permit: OwnedSemaphorePermit,
     ) -> Option<Verdict> {
-        let reusable = stream.close == Close::Abort && stream.bind.is_none();
+        let reusable = stream.usage != Use::ServerFirst && stream.bind.is_none();
         let family = usize::from(stream.addr.is_ipv6());
         let spare = if reusable {
             self.spare
@@ -429,7 +406,7 @@ impl Reactor {
                 out: stream.first,
                 connected: false,
                 eof: false,
-                close: stream.close,
+                usage: stream.usage,
                 reusable,
                 in_set: false,
                 family,
@@ -490,24 +467,23 @@ impl Reactor {
             return;
         }
         let interest = PollFlags::POLLIN | PollFlags::POLLOUT;
-        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(self.fresh.len());
-        self.polled.clear();
-        for &id in &self.fresh {
-            if let Some(c) = self.conns.get(&id) {
-                fds.push(PollFd::new(c.sock.as_fd(), interest));
-                self.polled.push((id, None));
-            }
-        }
-        self.fresh.clear();
+        let (ids, mut fds): (Vec<u64>, Vec<PollFd<'_>>) = self
+            .fresh
+            .iter()
+            .filter_map(|&id| {
+                let c = self.conns.get(&id)?;
+                Some((id, PollFd::new(c.sock.as_fd(), interest)))
+            })
+            .unzip();
         // EINTR or ENOMEM: nothing known, every connection joins the set.
-        if nix::poll::poll(&mut fds, PollTimeout::ZERO).is_ok() {
-            for (fd, p) in fds.iter().zip(self.polled.iter_mut()) {
-                p.1 = fd.revents().filter(|f| !f.is_empty());
-            }
-        }
+        let polled = nix::poll::poll(&mut fds, PollTimeout::ZERO).is_ok();
+        let revents: Vec<Option<PollFlags>> = fds
+            .iter()
+            .map(|fd| fd.revents().filter(|f| polled && !f.is_empty()))
+            .collect();
         drop(fds);
-        let polled = std::mem::take(&mut self.polled);
-        for &(id, revents) in &polled {
+        self.fresh.clear();
+        for (id, revents) in ids.into_iter().zip(revents) {
             if let Some(f) = revents {
                 self.advance(id, Ready::from_poll(f), done);
             }
@@ -515,7 +491,6 @@ impl Reactor {
             // reply): its next events come through the set.
             self.watch(id, done);
         }
-        self.polled = polled;
     }
 
     /// Adds connection `id` to the epoll set (edge-triggered: readiness it
