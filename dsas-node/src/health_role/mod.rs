@@ -538,17 +538,15 @@ impl State {
     /// Starts the queued reactor probes that now find a slot.
     fn start_waiting(&mut self) {
         while let Some(&id) = self.waiting.front() {
-            if !self.in_flight.contains_key(&id) {
+            let Some(&(probe, _)) = self.in_flight.get(&id) else {
                 self.waiting.pop_front();
                 continue;
-            }
+            };
             let Ok(permit) = Arc::clone(&self.semaphore).try_acquire_owned() else {
                 return;
             };
             self.waiting.pop_front();
-            let Some((probe, _)) = self.in_flight.remove(&id) else {
-                continue;
-            };
+            self.in_flight.remove(&id);
             match self
                 .plan
                 .probe(probe.target, probe.checker)
